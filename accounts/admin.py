@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from accounts.models import Account, AuditEvent, EmailAlias, Organisation, RoleGrant
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "phase", "parent")
+    list_filter = ("kind", "phase")
+    search_fields = ("code", "name", "name_cy")
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("username", "legal_surname", "legal_forename", "kind", "organisation", "status")
+    list_filter = ("kind", "status", "source")
+    search_fields = ("username", "legal_surname", "legal_forename", "admission_number")
+    raw_id_fields = ("organisation",)
+    exclude = ("password", "upn_hash", "groups", "user_permissions")
+    readonly_fields = ("last_login", "created_at", "updated_at")
+
+
+@admin.register(RoleGrant)
+class RoleGrantAdmin(admin.ModelAdmin):
+    list_display = ("account", "role", "organisation")
+    raw_id_fields = ("account", "organisation")
+
+
+admin.site.register(EmailAlias)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: audit events are append-only."""
+
+    list_display = ("created_at", "action", "actor_id", "organisation", "outcome", "target_count")
+    list_filter = ("action", "outcome")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

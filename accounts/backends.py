@@ -1,0 +1,39 @@
+"""Sign in with username or email address (current or an earlier alias), case-insensitively."""
+
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q
+
+from accounts.models import Account
+
+
+def find_account(identifier):
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    query = Q(username__iexact=identifier)
+    if "@" in identifier:
+        query |= Q(email__iexact=identifier) | Q(email_aliases__email__iexact=identifier)
+    return Account.objects.filter(query).select_related("organisation").distinct().first()
+
+
+def axes_username(request, credentials):
+    """Lockout is per account: every spelling of one account counts against the same record."""
+    identifier = (credentials or {}).get("username") or request.POST.get("username", "")
+    account = find_account(identifier)
+    return account.username.lower() if account else identifier.strip().lower()
+
+
+class UsernameOrEmailBackend(ModelBackend):
+    """ModelBackend that finds the account by username, email or email alias."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None or password is None:
+            return None
+        account = find_account(username)
+        if account is None:
+            # Spend the same time as a real check so usernames cannot be probed by timing.
+            Account().set_password(password)
+            return None
+        if account.check_password(password) and self.user_can_authenticate(account):
+            return account
+        return None

@@ -1,0 +1,32 @@
+"""Request-wide protections: deactivated accounts lose their sessions; personal pages are never cached."""
+
+from django.contrib.auth import logout
+from django.utils.cache import add_never_cache_headers
+
+
+class ActiveAccountMiddleware:
+    """A deactivated account's open sessions end at its next request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not user.is_active:
+            logout(request)
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every page served to a signed-in person (all of them hold personal data)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or response.get("Content-Disposition"):
+            add_never_cache_headers(response)
+            response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+        return response

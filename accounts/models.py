@@ -1,0 +1,325 @@
+"""Organisations, the one account model, role grants and the append-only audit trail."""
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+
+class Organisation(models.Model):
+    """A school, local authority, regional consortium, ITE provider or the national service."""
+
+    class Kind(models.TextChoices):
+        SCHOOL = "school", _("School")
+        LOCAL_AUTHORITY = "local_authority", _("Local authority")
+        CONSORTIUM = "consortium", _("Regional consortium")
+        ITE_PROVIDER = "ite_provider", _("ITE provider")
+        NATIONAL = "national", _("National")
+
+    class Phase(models.TextChoices):
+        NURSERY = "nursery", _("Nursery")
+        PRIMARY = "primary", _("Primary")
+        SECONDARY = "secondary", _("Secondary")
+        ALL_THROUGH = "all_through", _("All-through")
+        SPECIAL = "special", _("Special")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_cy = models.CharField(_("Welsh name"), max_length=200, blank=True)
+    phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, blank=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.local_name} ({self.code})"
+
+    @property
+    def local_name(self):
+        if translation.get_language() == "cy" and self.name_cy:
+            return self.name_cy
+        return self.name
+
+    @property
+    def is_school(self):
+        return self.kind == self.Kind.SCHOOL
+
+    @property
+    def is_primary(self):
+        """Primary and nursery learners have fewer rights (no self-service password reset)."""
+        return self.kind == self.Kind.SCHOOL and self.phase in (self.Phase.NURSERY, self.Phase.PRIMARY)
+
+    def ancestor_ids(self):
+        ids, node = [], self.parent
+        while node is not None:
+            ids.append(node.pk)
+            node = node.parent
+        return ids
+
+
+class AccountQuerySet(models.QuerySet):
+    def visible_to(self, actor):
+        """Accounts the actor may see at all; everything else is a 404 for them."""
+        from accounts.permissions import visible_accounts
+
+        return visible_accounts(actor, self)
+
+    def active(self):
+        return self.filter(status=Account.Status.ACTIVE)
+
+
+class AccountManager(BaseUserManager.from_queryset(AccountQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(username__iexact=username)
+
+    def create_superuser(self, username, password=None, **extra):
+        raise NotImplementedError("Use `manage.py create_admin` to create a national Hwb administrator.")
+
+
+class Account(AbstractBaseUser, PermissionsMixin):
+    """Every person or service that signs in: learners, staff, governors and non-MIS users."""
+
+    class Kind(models.TextChoices):
+        LEARNER = "learner", _("Learner")
+        STAFF = "staff", _("Staff")
+        GOVERNOR = "governor", _("Governor")
+        SCHOOL_NON_MIS = "school_non_mis", _("School non-MIS user")
+        LA_NON_MIS = "la_non_mis", _("Local authority non-MIS user")
+        CONSORTIUM_NON_MIS = "consortium_non_mis", _("Consortium non-MIS user")
+        ITE_STUDENT = "ite_student", _("ITE student")
+        SERVICE = "service", _("Service account")
+
+    class Source(models.TextChoices):
+        MIS = "mis", _("MIS")
+        MANUAL = "manual", _("Manual")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACTIVE = "active", _("Active")
+        DEACTIVATED = "deactivated", _("Deactivated")
+
+    class StatusReason(models.TextChoices):
+        NONE = "", _("None")
+        LEAVER = "leaver", _("Left the school")
+        EXPIRED = "expired", _("Expired")
+        INACTIVE = "inactive", _("No sign-in for 90 days")
+        MANUAL = "manual", _("Deactivated by an administrator")
+
+    kind = models.CharField(_("account type"), max_length=20, choices=Kind.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.MANUAL)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    legal_forename = models.CharField(_("legal forename"), max_length=100)
+    legal_surname = models.CharField(_("legal surname"), max_length=100)
+    display_name = models.CharField(_("display name"), max_length=200)
+    username = models.CharField(_("username"), max_length=40, unique=True)
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(
+        _("status reason"), max_length=12, choices=StatusReason.choices, blank=True, default=""
+    )
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+    deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
+
+    # From the MIS.
+    admission_number = models.CharField(_("admission number"), max_length=20, blank=True)
+    admission_date = models.DateField(_("admission date"), null=True, blank=True)
+    year_group = models.CharField(_("year group"), max_length=10, blank=True)
+    registration_group = models.CharField(_("registration group"), max_length=40, blank=True)
+    classes = models.JSONField(_("classes"), default=list, blank=True)
+    consent = models.BooleanField(_("consent"), null=True, blank=True)
+    staff_code = models.CharField(_("staff code"), max_length=20, blank=True)
+    staff_role = models.CharField(_("staff role"), max_length=60, blank=True)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    leaving_date = models.DateField(_("leaving date"), null=True, blank=True)
+    # A keyed hash of the normalised UPN; the UPN itself is never stored.
+    upn_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+
+    # Non-MIS accounts.
+    expires_on = models.DateField(_("expiry date"), null=True, blank=True)
+    contact_organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    job_title = models.CharField(_("job title"), max_length=100, blank=True)
+    work_email = models.EmailField(_("work email"), blank=True)
+    contact_number = models.CharField(_("contact number"), max_length=30, blank=True)
+
+    is_staff = models.BooleanField(_("Django admin access"), default=False)
+    created_at = models.DateTimeField(_("date created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = AccountManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="account_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="account_email_ci_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "kind", "status"]),
+            models.Index(fields=["organisation", "kind", "legal_surname", "legal_forename"]),
+            models.Index(Lower("legal_surname"), name="account_surname_lower"),
+        ]
+
+    def __str__(self):
+        return self.username
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def is_superuser_like(self):
+        return False
+
+    @property
+    def is_learner(self):
+        return self.kind == self.Kind.LEARNER
+
+    @property
+    def is_non_mis(self):
+        return self.kind in NON_MIS_KINDS
+
+    def get_full_name(self):
+        return f"{self.legal_forename} {self.legal_surname}"
+
+    def get_short_name(self):
+        return self.display_name
+
+
+NON_MIS_KINDS = (
+    Account.Kind.SCHOOL_NON_MIS,
+    Account.Kind.LA_NON_MIS,
+    Account.Kind.CONSORTIUM_NON_MIS,
+    Account.Kind.ITE_STUDENT,
+    Account.Kind.SERVICE,
+)
+
+
+class EmailAlias(models.Model):
+    """An earlier email address of an account, kept after a username change."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="email_aliases")
+    email = models.EmailField(_("email address"), unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("email alias")
+        verbose_name_plural = _("email aliases")
+
+    def __str__(self):
+        return self.email
+
+
+class IssuedUsername(models.Model):
+    """Every username ever issued; the unique constraint is what makes allocation race-safe."""
+
+    username_lower = models.CharField(max_length=40, unique=True)
+    # The name before any numeric suffix (bloggsj for bloggsj3), so collisions are found in one query.
+    base_lower = models.CharField(max_length=40, db_index=True, default="")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Set by a bulk claim so the claimer can tell its own rows from a concurrent run's.
+    claim = models.UUIDField(null=True, blank=True, editable=False)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.username_lower
+
+
+class RoleGrant(models.Model):
+    """A role held by an account over an organisation (and, for Hwb administrators, what lies below it)."""
+
+    class Role(models.TextChoices):
+        DIGITAL_CHAMPION = "digital_champion", _("Digital Champion")
+        HWB_ADMIN = "hwb_admin", _("Hwb administrator")
+        ITE_LEAD = "ite_lead", _("ITE lead school")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="role_grants")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "role", "organisation"], name="rolegrant_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_role_display()} @ {self.organisation.code}"
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self):
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """Who did what to which accounts, when and from where. Append-only; never a secret or UPN."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
+        DENIED = "denied", _("Denied")
+
+    # Plain ids, not foreign keys: a deleted account leaves an opaque id behind, and no row ever changes.
+    actor_id = models.BigIntegerField(_("actor"), null=True, blank=True, db_index=True)
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    target_count = models.PositiveIntegerField(_("accounts"), default=0)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEventTarget(models.Model):
+    """One account an audit event was about (an opaque id)."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="targets")
+    account_id = models.BigIntegerField(db_index=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    def __str__(self):
+        return f"{self.event_id} -> {self.account_id}"

@@ -1,0 +1,90 @@
+"""Reads the account pages share."""
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Organisation
+from accounts.permissions import Action, Role, role_orgs
+
+K = Account.Kind
+
+# The View Users sections: slug -> (title, account kinds, the organisation kinds they belong to).
+SECTIONS = {
+    "learners": (_("Learners"), (K.LEARNER,), (Organisation.Kind.SCHOOL,)),
+    "staff": (_("School Staff"), (K.STAFF,), (Organisation.Kind.SCHOOL,)),
+    "governors": (_("Governors"), (K.GOVERNOR,), (Organisation.Kind.SCHOOL,)),
+    "non-mis": (
+        _("Non-MIS users"),
+        (K.SCHOOL_NON_MIS, K.ITE_STUDENT, K.SERVICE),
+        (Organisation.Kind.SCHOOL, Organisation.Kind.ITE_PROVIDER),
+    ),
+    "organisation": (
+        _("Organisation users"),
+        (K.LA_NON_MIS, K.CONSORTIUM_NON_MIS),
+        (Organisation.Kind.LOCAL_AUTHORITY, Organisation.Kind.CONSORTIUM, Organisation.Kind.NATIONAL),
+    ),
+}
+
+SORTS = {
+    "surname": ("legal_surname", "legal_forename", "pk"),
+    "forename": ("legal_forename", "legal_surname", "pk"),
+    "username": ("username",),
+    "year": ("year_group", "legal_surname", "pk"),
+    "reg": ("registration_group", "legal_surname", "pk"),
+    "adno": ("admission_number", "pk"),
+    "status": ("status", "legal_surname", "pk"),
+    "created": ("created_at", "pk"),
+}
+
+
+def section_organisations(actor, section):
+    """Organisations whose users of this section the actor may list."""
+    _title, kinds, org_kinds = SECTIONS[section]
+    from accounts.permissions import TABLE
+
+    roles = role_orgs(actor)
+    org_ids = set()
+    for kind in kinds:
+        for role in TABLE[Action.VIEW][kind]:
+            if role in (Role.SELF, Role.SELF_NOT_PRIMARY_LEARNER):
+                continue
+            org_ids |= roles[role]
+    return Organisation.objects.filter(pk__in=org_ids, kind__in=org_kinds).order_by("name")
+
+
+def account_list(*, actor, section, organisation, search="", active="", year="", reg_group="", sort="surname"):
+    """The scoped, filtered, sorted queryset behind a View Users table."""
+    _title, kinds, _org_kinds = SECTIONS[section]
+    qs = Account.objects.visible_to(actor).filter(organisation=organisation, kind__in=kinds)
+    if search:
+        term = search.strip()
+        qs = qs.filter(
+            Q(legal_surname__icontains=term)
+            | Q(legal_forename__icontains=term)
+            | Q(username__icontains=term)
+            | Q(admission_number__iexact=term)
+        )
+    if active == "Y":
+        qs = qs.filter(status=Account.Status.ACTIVE)
+    elif active == "N":
+        qs = qs.exclude(status=Account.Status.ACTIVE)
+    if year:
+        qs = qs.filter(year_group=year)
+    if reg_group:
+        qs = qs.filter(registration_group=reg_group)
+    descending = sort.startswith("-")
+    fields = SORTS.get(sort.lstrip("-"), SORTS["surname"])
+    order = [("-" + f if descending else f) for f in fields]
+    return qs.select_related("organisation").order_by(*order)
+
+
+def group_choices(*, organisation):
+    """Year groups, registration groups and classes present among a school's active learners."""
+    learners = Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
+    years = sorted(
+        set(learners.exclude(year_group="").values_list("year_group", flat=True)),
+        key=lambda y: (len(y), y),
+    )
+    regs = sorted(set(learners.exclude(registration_group="").values_list("registration_group", flat=True)))
+    classes = sorted({c for row in learners.values_list("classes", flat=True) for c in (row or [])})
+    return {"years": years, "reg_groups": regs, "classes": classes}

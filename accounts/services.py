@@ -1,0 +1,239 @@
+"""Every write to organisations, accounts, role grants and the audit trail."""
+
+import csv
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, AuditEvent, AuditEventTarget, Organisation, RoleGrant
+from accounts.usernames import username_allocate, usernames_bind
+
+STAFF_LIKE = {
+    Account.Kind.STAFF,
+    Account.Kind.GOVERNOR,
+    Account.Kind.SCHOOL_NON_MIS,
+    Account.Kind.LA_NON_MIS,
+    Account.Kind.CONSORTIUM_NON_MIS,
+    Account.Kind.ITE_STUDENT,
+    Account.Kind.SERVICE,
+}
+
+
+def client_ip(request):
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(*, actor, action, targets=(), organisation=None, request=None, outcome="success", details=None):
+    """Append one audit event. `details` must never hold a password, token or UPN."""
+    target_ids = sorted({t if isinstance(t, int) else t.pk for t in targets})
+    event = AuditEvent.objects.create(
+        actor_id=getattr(actor, "pk", actor) if actor is not None else None,
+        action=str(action),
+        organisation=organisation,
+        client_ip=client_ip(request),
+        outcome=str(outcome),
+        target_count=len(target_ids),
+        details=details or {},
+    )
+    if target_ids:
+        AuditEventTarget.objects.bulk_create(
+            [AuditEventTarget(event=event, account_id=pk) for pk in target_ids], batch_size=5000
+        )
+    return event
+
+
+def display_name_for(kind, forename, surname):
+    """Staff 'J Bloggs' (initial and surname); learners 'Joe B' (forename and surname initial)."""
+    forename, surname = forename.strip(), surname.strip()
+    if kind == Account.Kind.LEARNER:
+        return f"{forename} {surname[:1]}".strip()
+    return f"{forename[:1]} {surname}".strip()
+
+
+def email_for(username):
+    return f"{username}@{settings.UMP_EMAIL_DOMAIN}".lower()
+
+
+@transaction.atomic
+def account_create(
+    *, actor, organisation, kind, source, legal_forename, legal_surname, status=Account.Status.ACTIVE,
+    password=None, request=None, **fields,
+):
+    """Create one account with a freshly allocated username; audited."""
+    username = username_allocate(forename=legal_forename, surname=legal_surname)
+    account = Account(
+        organisation=organisation,
+        kind=kind,
+        source=source,
+        legal_forename=legal_forename.strip(),
+        legal_surname=legal_surname.strip(),
+        display_name=fields.pop("display_name", None) or display_name_for(kind, legal_forename, legal_surname),
+        username=username,
+        email=email_for(username),
+        status=status,
+        **fields,
+    )
+    if password:
+        account.set_password(password)
+    else:
+        account.set_unusable_password()
+    account.full_clean(exclude=["password"])
+    account.save()
+    usernames_bind([account])
+    audit_record(
+        actor=actor,
+        action="account.create",
+        targets=[account],
+        organisation=organisation,
+        request=request,
+        details={"kind": kind, "source": source},
+    )
+    return account
+
+
+@transaction.atomic
+def account_set_status(*, account, actor, status, reason="", request=None, action=None):
+    """Activate or deactivate an account; deactivation ends its sessions at the next request."""
+    now = timezone.now()
+    account.status = status
+    account.status_reason = reason if status == Account.Status.DEACTIVATED else ""
+    account.status_changed_at = now
+    account.deactivated_at = now if status == Account.Status.DEACTIVATED else None
+    account.save(update_fields=["status", "status_reason", "status_changed_at", "deactivated_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=action or ("account.deactivate" if status == Account.Status.DEACTIVATED else "account.activate"),
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        details={"reason": reason} if reason else {},
+    )
+    return account
+
+
+@transaction.atomic
+def role_grant(*, account, role, organisation, actor=None):
+    """Give an account a role over an organisation; audited."""
+    grant, created = RoleGrant.objects.get_or_create(account=account, role=role, organisation=organisation)
+    if created:
+        audit_record(
+            actor=actor, action="role.grant", targets=[account], organisation=organisation, details={"role": role}
+        )
+    return grant
+
+
+class OrganisationImportError(Exception):
+    """A bad organisations file; nothing was changed."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+ORG_COLUMNS = ("code", "kind", "name", "name_cy", "phase", "parent_code")
+
+
+def organisations_import(*, stream):
+    """Load or update organisations from CSV; all rows or none. Returns (created, updated)."""
+    reader = csv.DictReader(stream)
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ORG_COLUMNS if c not in headers]
+    if missing:
+        raise OrganisationImportError([_("Missing columns: %(columns)s") % {"columns": ", ".join(missing)}])
+    rows, errors, seen = [], [], set()
+    kinds, phases = set(Organisation.Kind.values), set(Organisation.Phase.values)
+    for line, raw in enumerate(reader, start=2):
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        code, kind, phase = row["code"], row["kind"], row["phase"]
+        problems = []
+        if not code:
+            problems.append(_("code is empty"))
+        elif code in seen:
+            problems.append(_("code %(code)s appears more than once") % {"code": code})
+        if kind not in kinds:
+            problems.append(_("unknown kind %(kind)r") % {"kind": kind})
+        if not row["name"]:
+            problems.append(_("name is empty"))
+        if kind == Organisation.Kind.SCHOOL and phase not in phases:
+            problems.append(_("a school needs a phase (%(phases)s)") % {"phases": ", ".join(sorted(phases))})
+        if kind != Organisation.Kind.SCHOOL and phase:
+            problems.append(_("only schools have a phase"))
+        if kind == Organisation.Kind.SCHOOL and not (code.isdigit() and len(code) == 7):
+            problems.append(_("a school code is 7 digits (LA number and establishment number)"))
+        if kind == Organisation.Kind.LOCAL_AUTHORITY and not (code.isdigit() and len(code) == 3):
+            problems.append(_("a local authority code is 3 digits"))
+        for problem in problems:
+            errors.append(_("Line %(line)s: %(problem)s") % {"line": line, "problem": problem})
+        seen.add(code)
+        rows.append(row)
+    existing = set(Organisation.objects.values_list("code", flat=True))
+    for line, row in enumerate(rows, start=2):
+        parent = row["parent_code"]
+        if parent and parent not in seen and parent not in existing:
+            errors.append(
+                _("Line %(line)s: parent %(parent)s is not in the file or the portal") % {"line": line, "parent": parent}
+            )
+        if parent == row["code"]:
+            errors.append(_("Line %(line)s: an organisation cannot be its own parent") % {"line": line})
+    if errors:
+        raise OrganisationImportError([str(e) for e in errors])
+    created = updated = 0
+    with transaction.atomic():
+        by_code = {o.code: o for o in Organisation.objects.filter(code__in=seen)}
+        for row in rows:
+            org = by_code.get(row["code"]) or Organisation(code=row["code"])
+            created += org.pk is None
+            updated += org.pk is not None
+            org.kind, org.name, org.name_cy, org.phase = row["kind"], row["name"], row["name_cy"], row["phase"]
+            org.save()
+            by_code[org.code] = org
+        for row in rows:
+            org = by_code[row["code"]]
+            parent = row["parent_code"]
+            org.parent = (by_code.get(parent) or Organisation.objects.get(code=parent)) if parent else None
+            org.full_clean()
+            org.save(update_fields=["parent"])
+        # A cycle would make scopes loop: refuse the whole file.
+        for org in by_code.values():
+            node, hops = org, 0
+            while node.parent_id is not None:
+                node = Organisation.objects.get(pk=node.parent_id)
+                hops += 1
+                if hops > 10:
+                    raise OrganisationImportError([str(_("The parent codes form a cycle."))])
+    return created, updated
+
+
+@transaction.atomic
+def admin_create(*, forename, surname, password, organisation):
+    """A Hwb administrator over `organisation` (national, consortium, LA or school)."""
+    account = account_create(
+        actor=None,
+        organisation=organisation,
+        kind=Account.Kind.LA_NON_MIS if organisation.kind != Organisation.Kind.SCHOOL else Account.Kind.STAFF,
+        source=Account.Source.MANUAL,
+        legal_forename=forename,
+        legal_surname=surname,
+        password=password,
+    )
+    if organisation.kind == Organisation.Kind.NATIONAL:
+        account.is_staff = account.is_superuser = True
+        account.save(update_fields=["is_staff", "is_superuser"])
+    role_grant(account=account, role=RoleGrant.Role.HWB_ADMIN, organisation=organisation)
+    return account
+
+
+def today():
+    return timezone.localdate()
+
+
+def academic_year_end(on: date) -> date:
+    """31 August ending the academic year that contains `on`."""
+    year = on.year if on.month <= 8 else on.year + 1
+    return date(year, 8, 31)
+

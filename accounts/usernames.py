@@ -1,0 +1,130 @@
+"""Usernames from legal names: surname then forename initial (BloggsJ, BloggsJ2, ...), ASCII only.
+
+Allocation is race-safe: a username is claimed by inserting it into IssuedUsername, whose unique
+constraint decides between concurrent workers; a claimed name is never issued to anyone else.
+"""
+
+import re
+import unicodedata
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from accounts.models import IssuedUsername
+
+# Letters that NFKD does not decompose into ASCII.
+_SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l",
+                          "Ł": "L", "þ": "th", "Þ": "Th", "œ": "oe", "Œ": "OE", "ı": "i"})
+_NOT_LETTER = re.compile(r"[^A-Za-z]")
+
+
+def fold(text):
+    """ASCII letters only: ŵ->w, ŷ->y, â->a; apostrophes, hyphens, spaces and digits dropped."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
+    return _NOT_LETTER.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def username_base(forename, surname):
+    """`BloggsJ`, bounded so that a numeric suffix still fits."""
+    limit = settings.UMP_USERNAME_MAX_LENGTH - 4
+    surname_part = fold(surname)[: limit - 1] or "User"
+    initial = fold(forename)[:1].upper() or "X"
+    return surname_part[:1].upper() + surname_part[1:] + initial
+
+
+def _candidates(base, start=1):
+    n = start
+    while True:
+        yield base if n == 1 else f"{base}{n}"
+        n += 1
+
+
+def _taken_with_prefix(bases):
+    """Lower-cased names already issued from any of these bases (with or without a suffix)."""
+    taken = set()
+    bases = sorted({b.lower() for b in bases})
+    for i in range(0, len(bases), 5000):
+        chunk = bases[i : i + 5000]
+        taken.update(
+            IssuedUsername.objects.filter(Q(base_lower__in=chunk) | Q(username_lower__in=chunk)).values_list(
+                "username_lower", flat=True
+            )
+        )
+    return taken
+
+
+def username_allocate(*, forename, surname, account=None):
+    """Claim the first free username for these names."""
+    base = username_base(forename, surname)
+    taken = _taken_with_prefix([base])
+    for candidate in _candidates(base):
+        if candidate.lower() in taken:
+            continue
+        try:
+            with transaction.atomic():
+                IssuedUsername.objects.create(
+                    username_lower=candidate.lower(), base_lower=base.lower(), account=account
+                )
+        except IntegrityError:
+            taken.add(candidate.lower())
+            continue
+        return candidate
+    raise AssertionError("unreachable")
+
+
+def usernames_allocate_bulk(pairs):
+    """Claim usernames for many (forename, surname) pairs at once, in input order; set-based."""
+    bases = [username_base(f, s) for f, s in pairs]
+    taken = _taken_with_prefix(bases)
+    result = [None] * len(pairs)
+    pending = list(range(len(pairs)))
+    next_n = {}
+    while pending:
+        proposals = {}
+        for i in pending:
+            base = bases[i]
+            n = next_n.get(base.lower(), 1)
+            while True:
+                candidate = base if n == 1 else f"{base}{n}"
+                n += 1
+                if candidate.lower() not in taken and candidate.lower() not in proposals:
+                    break
+            next_n[base.lower()] = n
+            proposals[candidate.lower()] = (i, candidate)
+        claim = uuid.uuid4()
+        IssuedUsername.objects.bulk_create(
+            [
+                IssuedUsername(username_lower=key, base_lower=bases[i].lower(), claim=claim)
+                for key, (i, _candidate) in proposals.items()
+            ],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        mine = set()
+        keys = list(proposals)
+        for j in range(0, len(keys), 5000):
+            mine.update(
+                IssuedUsername.objects.filter(username_lower__in=keys[j : j + 5000], claim=claim).values_list(
+                    "username_lower", flat=True
+                )
+            )
+        pending = []
+        for key, (i, candidate) in proposals.items():
+            if key in mine and key not in taken:
+                result[i] = candidate
+            else:
+                taken.add(key)
+                pending.append(i)
+        taken.update(mine)
+    return result
+
+
+def usernames_bind(accounts):
+    """Point each IssuedUsername at the account that now holds it (after the accounts are saved)."""
+    by_name = {a.username.lower(): a.pk for a in accounts}
+    rows = list(IssuedUsername.objects.filter(username_lower__in=list(by_name)))
+    for row in rows:
+        row.account_id = by_name[row.username_lower]
+    IssuedUsername.objects.bulk_update(rows, ["account"], batch_size=2000)

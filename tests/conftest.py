@@ -1,0 +1,101 @@
+"""Shared fixtures: a small Wales and the named people the tests talk about."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from accounts.models import Account, Organisation, RoleGrant
+from tests.factories import AccountFactory, OrganisationFactory, grant, learner, staff
+
+K = Account.Kind
+
+
+@pytest.fixture
+def wales(db):
+    """National -> consortium -> LA 681 -> a primary and a secondary school; LA 660 with another school."""
+    national = OrganisationFactory(code="NATIONAL", kind=Organisation.Kind.NATIONAL, name="Hwb", phase="")
+    consortium = OrganisationFactory(code="CSC", kind=Organisation.Kind.CONSORTIUM, name="Central South", phase="")
+    la = OrganisationFactory(code="681", kind=Organisation.Kind.LOCAL_AUTHORITY, name="Cardiff", parent=consortium,
+                             phase="")
+    other_consortium = OrganisationFactory(code="GWE", kind=Organisation.Kind.CONSORTIUM, name="GwE", phase="")
+    other_la = OrganisationFactory(code="660", kind=Organisation.Kind.LOCAL_AUTHORITY, name="Anglesey",
+                                   parent=other_consortium, phase="")
+    primary = OrganisationFactory(code="6812001", name="Ysgol Gynradd Llanaber", phase=Organisation.Phase.PRIMARY,
+                                  parent=la)
+    secondary = OrganisationFactory(code="6814001", name="Ysgol Uwchradd Caerdydd", phase=Organisation.Phase.SECONDARY,
+                                    parent=la)
+    other_school = OrganisationFactory(code="6604002", name="Ysgol David Hughes", phase=Organisation.Phase.SECONDARY,
+                                       parent=other_la)
+    return SimpleNamespace(national=national, consortium=consortium, la=la, primary=primary, secondary=secondary,
+                           other_la=other_la, other_consortium=other_consortium, other_school=other_school)
+
+
+@pytest.fixture
+def digital_champion(wales):
+    account = staff(wales.secondary, legal_forename="Gwenllïan", legal_surname="ap Rhys")
+    grant(account, RoleGrant.Role.DIGITAL_CHAMPION, wales.secondary)
+    return account
+
+
+@pytest.fixture
+def teacher(wales):
+    return staff(wales.secondary, legal_forename="Huw", legal_surname="Pritchard")
+
+
+@pytest.fixture
+def other_teacher(wales):
+    return staff(wales.other_school, legal_forename="Eirlys", legal_surname="Bowen")
+
+
+@pytest.fixture
+def primary_teacher(wales):
+    return staff(wales.primary, legal_forename="Sioned", legal_surname="Wyn")
+
+
+@pytest.fixture
+def primary_learner(wales):
+    return learner(wales.primary, legal_forename="Ŵyn", legal_surname="Jones-Williams", year_group="4",
+                   registration_group="4A", classes=["4Ma1"])
+
+
+@pytest.fixture
+def secondary_learner(wales):
+    return learner(wales.secondary, legal_forename="Llŷr", legal_surname="O'Brien")
+
+
+@pytest.fixture
+def other_learner(wales):
+    return learner(wales.other_school, legal_forename="Siân", legal_surname="Parry")
+
+
+@pytest.fixture
+def governor(wales):
+    return AccountFactory(organisation=wales.secondary, kind=K.GOVERNOR, source=Account.Source.MANUAL,
+                          legal_forename="Alun", legal_surname="Tudur")
+
+
+@pytest.fixture
+def la_admin(wales):
+    account = AccountFactory(organisation=wales.la, kind=K.LA_NON_MIS, source=Account.Source.MANUAL,
+                             legal_forename="Bethan", legal_surname="Llwyd")
+    grant(account, RoleGrant.Role.HWB_ADMIN, wales.la)
+    return account
+
+
+@pytest.fixture
+def national_admin(wales):
+    account = AccountFactory(organisation=wales.national, kind=K.LA_NON_MIS, source=Account.Source.MANUAL,
+                             legal_forename="Ifan", legal_surname="Cadwaladr")
+    grant(account, RoleGrant.Role.HWB_ADMIN, wales.national)
+    return account
+
+
+@pytest.fixture
+def login(client):
+    """Sign a client in as someone without going through the form (the form has its own tests)."""
+
+    def _login(account):
+        client.force_login(account, backend="accounts.backends.UsernameOrEmailBackend")
+        return client
+
+    return _login
