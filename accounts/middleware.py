@@ -1,6 +1,6 @@
 """Request-wide protections: deactivated accounts lose their sessions; personal pages are never cached."""
 
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.utils.cache import add_never_cache_headers
 
 
@@ -12,7 +12,13 @@ class ActiveAccountMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not user.is_active:
+        if user is None:
+            return self.get_response(request)
+        # The auth backend already refuses a deactivated account (request.user is anonymous); end the
+        # session itself too so nothing of it lingers.
+        if (user.is_authenticated and not user.is_active) or (
+            not user.is_authenticated and SESSION_KEY in request.session
+        ):
             logout(request)
         return self.get_response(request)
 

@@ -100,7 +100,12 @@ ORG_TABLE = {
 
 
 def _subtree_ids(org_ids):
-    """The organisations themselves and everything below them (consortium -> LA -> school)."""
+    """The organisations themselves and everything below them (consortium -> LA -> school).
+
+    The national organisation covers every organisation, whether or not it is recorded as their parent.
+    """
+    if Organisation.objects.filter(pk__in=org_ids, kind=Organisation.Kind.NATIONAL).exists():
+        return set(Organisation.objects.values_list("pk", flat=True))
     found, frontier = set(org_ids), set(org_ids)
     while frontier:
         frontier = set(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found

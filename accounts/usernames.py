@@ -30,6 +30,8 @@ def username_base(forename, surname):
     """`BloggsJ`, bounded so that a numeric suffix still fits."""
     limit = settings.UMP_USERNAME_MAX_LENGTH - 4
     surname_part = fold(surname)[: limit - 1] or "User"
+    if surname_part.isupper() or surname_part.islower():
+        surname_part = surname_part.capitalize()  # JONES or jones from an MIS reads as Jones
     initial = fold(forename)[:1].upper() or "X"
     return surname_part[:1].upper() + surname_part[1:] + initial
 

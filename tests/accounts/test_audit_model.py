@@ -1,0 +1,37 @@
+"""Audit events are append-only, in the code and (on PostgreSQL) in the database itself."""
+
+import pytest
+from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
+
+from accounts.models import AuditEvent
+from accounts.services import audit_record
+
+
+@pytest.mark.django_db
+class TestAppendOnly:
+    def test_an_event_records_actor_targets_and_address(self, teacher, secondary_learner, rf):
+        request = rf.get("/", REMOTE_ADDR="198.51.100.7")
+        event = audit_record(actor=teacher, action="password.reset", targets=[secondary_learner],
+                             organisation=teacher.organisation, request=request, details={"kind": "single"})
+        assert event.actor_id == teacher.pk and event.client_ip == "198.51.100.7"
+        assert list(event.targets.values_list("account_id", flat=True)) == [secondary_learner.pk]
+
+    def test_saving_again_is_refused(self, teacher):
+        event = audit_record(actor=teacher, action="x")
+        event.action = "y"
+        with pytest.raises(PermissionError):
+            event.save()
+        with pytest.raises(PermissionError):
+            event.delete()
+        with pytest.raises(PermissionError):
+            AuditEvent.objects.all().update(action="y")
+        with pytest.raises(PermissionError):
+            AuditEvent.objects.all().delete()
+
+    def test_the_database_refuses_updates_behind_the_orms_back(self, teacher):
+        if connection.vendor != "postgresql":
+            pytest.skip("the trigger is PostgreSQL's")
+        audit_record(actor=teacher, action="x")
+        with pytest.raises((InternalError, IntegrityError, ProgrammingError)), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE accounts_auditevent SET action = 'y'")

@@ -1,0 +1,206 @@
+"""The whole permission table, walked: every role x action x account kind, own school and another school.
+
+EXPECTED below is written from the product rules in the issue, independently of accounts.permissions.TABLE,
+so a change to the table that breaks a rule fails here.
+"""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import Account, Organisation, RoleGrant
+from accounts.permissions import ORG_TABLE, TABLE, Action, Scope, can, require, visible_accounts
+from tests.factories import AccountFactory, grant, learner, staff
+
+K = Account.Kind
+A = Action
+SCHOOL_NON_MIS_KINDS = {K.GOVERNOR, K.SCHOOL_NON_MIS, K.SERVICE}
+ALL = set(K)
+
+# action -> actor role -> the account kinds (in the actor's scope) that role may act on. The LA admin's
+# scope is their LA and its schools, not the consortium above it.
+STAFF_ROLES = ("teacher", "digital_champion", "la_admin", "national_admin")
+EXPECTED = {
+    A.VIEW: {
+        "teacher": {K.LEARNER},
+        "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
+        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        "national_admin": ALL,
+    },
+    A.RESET_PASSWORD: {
+        "teacher": {K.LEARNER},
+        "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
+        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        "national_admin": ALL,
+    },
+    A.PRINT_DETAILS: {
+        "teacher": {K.LEARNER},
+        "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
+        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        "national_admin": ALL,
+    },
+    A.CREATE_ACCOUNT: {
+        "teacher": set(),
+        "digital_champion": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT},
+        "la_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS},
+        "national_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
+    },
+    A.DEACTIVATE: {
+        "teacher": set(),
+        "digital_champion": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT},
+        "la_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS},
+        "national_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
+    },
+    A.RENAME: {
+        "teacher": set(),
+        "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
+        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        "national_admin": ALL,
+    },
+}
+# Rules that are the same as another's in the product text.
+EXPECTED[A.SHOW_PASSWORD] = EXPECTED[A.RESET_PASSWORD]
+EXPECTED[A.PRINT_WITH_PASSWORD] = EXPECTED[A.PRINT_DETAILS]
+EXPECTED[A.REACTIVATE] = EXPECTED[A.DEACTIVATE]
+EXPECTED[A.REACTIVATE_EXPIRED] = EXPECTED[A.DEACTIVATE]
+ORG_EXPECTED = {
+    # action, kind of the scope -> roles
+    (A.DOWNLOAD_PUPILS_CSV, K.LEARNER): {"teacher", "digital_champion", "la_admin", "national_admin"},
+    (A.DOWNLOAD_STAFF_CSV, K.STAFF): {"digital_champion", "la_admin", "national_admin"},
+    (A.PRINT_GROUP, K.LEARNER): {"teacher", "digital_champion", "la_admin", "national_admin"},
+    (A.RESET_GROUP, K.LEARNER): {"teacher", "digital_champion", "la_admin", "national_admin"},
+    (A.CREATE_ACCOUNT, K.LEARNER): set(),
+    (A.CREATE_ACCOUNT, K.STAFF): set(),
+    (A.CREATE_ACCOUNT, K.GOVERNOR): {"digital_champion", "la_admin", "national_admin"},
+    (A.VIEW_AUDIT, "*"): {"digital_champion", "la_admin", "national_admin"},
+    (A.MANAGE_PROVISIONING, "*"): {"digital_champion", "la_admin", "national_admin"},
+}
+
+
+@pytest.fixture
+def people(wales, digital_champion, teacher, la_admin, national_admin):
+    return {"teacher": teacher, "digital_champion": digital_champion, "la_admin": la_admin,
+            "national_admin": national_admin}
+
+
+def _account_of_kind(kind, wales, school):
+    """An account of `kind` belonging to `school` (or to its LA, for LA/consortium users)."""
+    if kind == K.LEARNER:
+        return learner(school)
+    if kind == K.STAFF:
+        return staff(school)
+    if kind == K.LA_NON_MIS:
+        org = wales.la if school == wales.secondary else wales.other_la
+        return AccountFactory(organisation=org, kind=kind, source=Account.Source.MANUAL)
+    if kind == K.CONSORTIUM_NON_MIS:
+        org = wales.consortium if school == wales.secondary else wales.other_consortium
+        return AccountFactory(organisation=org, kind=kind, source=Account.Source.MANUAL)
+    return AccountFactory(organisation=school, kind=kind, source=Account.Source.MANUAL)
+
+
+class TableShapeTests:
+    def test_every_action_has_rules(self):
+        for action in Action:
+            assert action in TABLE or action in ORG_TABLE, f"{action} has no row in the permission table"
+
+    def test_every_row_covers_every_account_kind(self):
+        for action, row in TABLE.items():
+            assert set(row) == set(K), f"{action} is missing kinds {set(K) - set(row)}"
+
+    def test_the_test_covers_every_account_action(self):
+        covered = set(EXPECTED) | {a for a, _k in ORG_EXPECTED} | {A.RESET_OWN_PASSWORD}
+        assert set(TABLE) <= covered, f"add EXPECTED rows for {set(TABLE) - covered}"
+
+
+@pytest.mark.django_db
+class TestWalk(TableShapeTests):
+    @pytest.mark.parametrize("action", sorted(EXPECTED))
+    def test_own_scope_follows_the_rules(self, action, people, wales):
+        accounts = {kind: _account_of_kind(kind, wales, wales.secondary) for kind in K}
+        for role, actor in people.items():
+            for kind, target in accounts.items():
+                expected = kind in EXPECTED[action][role]
+                assert can(actor, action, target) is expected, f"{role} {action} {kind}: expected {expected}"
+
+    @pytest.mark.parametrize("action", sorted(EXPECTED))
+    def test_another_school_is_out_of_scope_except_for_national_admins(self, action, people, wales):
+        accounts = {kind: _account_of_kind(kind, wales, wales.other_school) for kind in K}
+        for role, actor in people.items():
+            for kind, target in accounts.items():
+                expected = role == "national_admin" and kind in EXPECTED[action][role]
+                assert can(actor, action, target) is expected, f"{role} {action} other {kind}"
+
+    @pytest.mark.parametrize(("action", "kind"), sorted(ORG_EXPECTED))
+    def test_organisation_wide_actions(self, action, kind, people, wales):
+        for role, actor in people.items():
+            own = can(actor, action, Scope(wales.secondary, kind))
+            other = can(actor, action, Scope(wales.other_school, kind))
+            assert own is (role in ORG_EXPECTED[(action, kind)]), f"{role} {action} {kind} own school"
+            assert other is (role == "national_admin" and role in ORG_EXPECTED[(action, kind)]), f"{role} other"
+
+    def test_create_for_la_users_is_for_that_las_admins_only(self, people, wales):
+        assert can(people["la_admin"], A.CREATE_ACCOUNT, Scope(wales.la, K.LA_NON_MIS))
+        assert not can(people["la_admin"], A.CREATE_ACCOUNT, Scope(wales.other_la, K.LA_NON_MIS))
+        assert not can(people["digital_champion"], A.CREATE_ACCOUNT, Scope(wales.la, K.LA_NON_MIS))
+
+    def test_learners_never_get_non_mis_accounts(self, people, wales):
+        for actor in people.values():
+            assert not can(actor, A.CREATE_ACCOUNT, Scope(wales.secondary, K.LEARNER))
+
+    def test_own_password_for_everyone_but_primary_learners(self, wales, primary_learner, secondary_learner,
+                                                            teacher, governor):
+        assert not can(primary_learner, A.RESET_OWN_PASSWORD, primary_learner)
+        for account in (secondary_learner, teacher, governor):
+            assert can(account, A.RESET_OWN_PASSWORD, account)
+        assert not can(teacher, A.RESET_OWN_PASSWORD, secondary_learner)
+
+    def test_a_teacher_acts_on_learners_of_their_school_only(self, teacher, other_teacher, secondary_learner):
+        assert can(teacher, A.RESET_PASSWORD, secondary_learner)
+        assert not can(other_teacher, A.RESET_PASSWORD, secondary_learner)
+
+    def test_ite_lead_may_create_ite_students_where_they_lead(self, wales, digital_champion):
+        lead = staff(wales.primary)
+        grant(lead, RoleGrant.Role.ITE_LEAD, wales.secondary)
+        assert can(lead, A.CREATE_ACCOUNT, Scope(wales.secondary, K.ITE_STUDENT))
+        assert not can(lead, A.CREATE_ACCOUNT, Scope(wales.secondary, K.GOVERNOR))
+        assert not can(lead, A.CREATE_ACCOUNT, Scope(wales.other_school, K.ITE_STUDENT))
+
+    def test_deactivated_actors_may_do_nothing(self, digital_champion, secondary_learner):
+        digital_champion.status = Account.Status.DEACTIVATED
+        digital_champion.save()
+        fresh = Account.objects.get(pk=digital_champion.pk)
+        assert not can(fresh, A.RESET_PASSWORD, secondary_learner)
+        with pytest.raises(PermissionDenied):
+            require(fresh, A.RESET_PASSWORD, secondary_learner)
+
+
+@pytest.mark.django_db
+class TestVisibility:
+    def test_a_teacher_sees_their_learners_and_themselves(self, teacher, secondary_learner, other_learner,
+                                                          digital_champion, primary_learner):
+        visible = set(visible_accounts(teacher))
+        assert visible == {teacher, secondary_learner}
+
+    def test_an_la_admin_sees_their_las_schools_only(self, la_admin, secondary_learner, primary_learner,
+                                                     other_learner):
+        visible = set(visible_accounts(la_admin))
+        assert {secondary_learner, primary_learner, la_admin} <= visible
+        assert other_learner not in visible
+
+    def test_a_national_admin_sees_everyone(self, national_admin, other_learner, secondary_learner):
+        assert {other_learner, secondary_learner} <= set(Account.objects.visible_to(national_admin))
+
+    def test_anonymous_sees_nothing(self, secondary_learner):
+        from django.contrib.auth.models import AnonymousUser
+
+        assert not Account.objects.visible_to(AnonymousUser()).exists()
+
+    def test_scopes_are_cached_per_actor(self, teacher, secondary_learner, django_assert_max_num_queries):
+        can(teacher, A.VIEW, secondary_learner)
+        with django_assert_max_num_queries(0):
+            for _ in range(50):
+                can(teacher, A.VIEW, secondary_learner)
+
+
+def test_organisation_kinds_are_known():
+    assert {k.value for k in Organisation.Kind} == {"school", "local_authority", "consortium", "ite_provider",
+                                                    "national"}

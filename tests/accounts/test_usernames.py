@@ -1,0 +1,91 @@
+"""Usernames: Welsh letters folded, collisions numbered, never reissued, safe under concurrency."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from accounts.models import IssuedUsername
+from accounts.usernames import fold, username_allocate, username_base, usernames_allocate_bulk
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestFolding:
+    @pytest.mark.parametrize(
+        ("text", "folded"),
+        [("Ŵyn", "Wyn"), ("Llŷr", "Llyr"), ("Siân", "Sian"), ("Gwenllïan", "Gwenllian"), ("O'Brien", "OBrien"),
+         ("ap Rhys", "apRhys"), ("Jones-Williams", "JonesWilliams"), ("Zoë", "Zoe"), ("Łukasz", "Lukasz"),
+         ("Ní Bhriain", "NiBhriain"), ("Straße", "Strasse"), ("D’Arcy", "DArcy"), ("Hâf 2", "Haf")],
+    )
+    def test_it_folds_to_ascii_letters(self, text, folded):
+        assert fold(text) == folded
+
+    def test_the_base_is_surname_then_initial(self):
+        assert username_base("Joe", "Bloggs") == "BloggsJ"
+        assert username_base("Ŵyn", "ap Rhys") == "ApRhysW"
+        assert username_base("Llŷr", "O'Brien") == "OBrienL"
+
+    def test_long_surnames_are_bounded(self, settings):
+        base = username_base("Anna", "Wolfeschlegelsteinhausenbergerdorff")
+        assert len(base) + 4 <= settings.UMP_USERNAME_MAX_LENGTH
+        assert base.endswith("A")
+
+    def test_names_with_no_letters_still_give_a_username(self):
+        assert username_base("", "'-") == "UserX"
+
+
+@pytest.mark.django_db
+class TestAllocation:
+    def test_collisions_get_numbers(self):
+        names = [username_allocate(forename="Siân", surname="Jones") for _ in range(3)]
+        assert names == ["JonesS", "JonesS2", "JonesS3"]
+
+    def test_allocation_is_case_insensitive(self):
+        IssuedUsername.objects.create(username_lower="jonesd", base_lower="jonesd")
+        assert username_allocate(forename="dafydd", surname="JONES") == "JonesD2"
+
+    def test_a_username_is_never_reissued(self):
+        first = username_allocate(forename="Siân", surname="Jones")
+        # The account is gone but the name stays claimed.
+        assert IssuedUsername.objects.filter(username_lower=first.lower()).exists()
+        assert username_allocate(forename="Sara", surname="Jones") == "JonesS2"
+
+    def test_bulk_allocation_numbers_within_the_batch_and_after_existing(self):
+        username_allocate(forename="Osian", surname="Evans")
+        result = usernames_allocate_bulk([("Owain", "Evans"), ("Olivia", "Evans"), ("Ŵyn", "ap Rhys")])
+        assert result == ["EvansO2", "EvansO3", "ApRhysW"]
+        assert IssuedUsername.objects.count() == 4
+
+
+ALLOCATE = """
+import json, sys, django
+django.setup()
+from django.db import transaction
+from accounts.usernames import username_allocate, usernames_allocate_bulk
+single = [username_allocate(forename="Siân", surname="Jones") for _ in range(15)]
+with transaction.atomic():
+    bulk = usernames_allocate_bulk([("Sara", "Jones")] * 15)
+print(json.dumps(single + bulk))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_allocating_at_once_never_share_a_username():
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ump.settings",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATE], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        results += json.loads(out)
+    assert len(results) == 60
+    assert len({r.lower() for r in results}) == 60
+    assert IssuedUsername.objects.count() == 60
