@@ -69,6 +69,8 @@ class TestLockout:
         response = sign_in(client, teacher.username)
         assert response.status_code == 429
         assert "_auth_user_id" not in client.session
+        locked = AuditEvent.objects.filter(action="signin.locked_out").first()
+        assert locked is not None and locked.targets.get().account_id == teacher.pk
 
     def test_the_lock_follows_the_account_whatever_spelling_is_used(self, client, teacher, settings):
         for i in range(settings.AXES_FAILURE_LIMIT):
