@@ -1,6 +1,5 @@
 """Organisations, the one account model, role grants and the append-only audit trail."""
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models

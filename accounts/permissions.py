@@ -65,7 +65,7 @@ SCHOOL_KINDS = (K.GOVERNOR, K.SCHOOL_NON_MIS, K.SERVICE)
 
 def _row(learner, staff, school_non_mis, ite, la_consortium):
     row = {K.LEARNER: learner, K.STAFF: staff, K.ITE_STUDENT: ite}
-    row.update({kind: school_non_mis for kind in SCHOOL_KINDS})
+    row.update(dict.fromkeys(SCHOOL_KINDS, school_non_mis))
     row.update({K.LA_NON_MIS: la_consortium, K.CONSORTIUM_NON_MIS: la_consortium})
     return row
 

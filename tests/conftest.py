@@ -7,6 +7,8 @@ import pytest
 from accounts.models import Account, Organisation, RoleGrant
 from tests.factories import AccountFactory, OrganisationFactory, grant, learner, staff
 
+pytest_plugins = ["tests.celery_worker"]
+
 K = Account.Kind
 
 

@@ -89,6 +89,7 @@ CACHES = {
 AUTH_USER_MODEL = "accounts.Account"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "passwords.backends.SealedCopyBackend",
     "accounts.backends.UsernameOrEmailBackend",
 ]
 LOGIN_URL = "accounts:login"
@@ -189,7 +190,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Every periodic task, in one place.
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Apply every queued MIS extract (the Provisioning Client's uploads) each hour.
+    "provisioning-apply-queued": {"task": "provisioning.tasks.apply_queued_runs", "schedule": timedelta(hours=1)},
+}
 
 LOGGING = {
     "version": 1,

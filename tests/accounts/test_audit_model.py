@@ -32,6 +32,9 @@ class TestAppendOnly:
         if connection.vendor != "postgresql":
             pytest.skip("the trigger is PostgreSQL's")
         audit_record(actor=teacher, action="x")
-        with pytest.raises((InternalError, IntegrityError, ProgrammingError)), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("UPDATE accounts_auditevent SET action = 'y'")
+        with (
+            pytest.raises((InternalError, IntegrityError, ProgrammingError)),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("UPDATE accounts_auditevent SET action = 'y'")

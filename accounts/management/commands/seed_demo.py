@@ -60,7 +60,7 @@ class Command(BaseCommand):
             created = sum(self._school(orgs[code], code) for code in SCHOOL_SHAPES)
         if verbosity:
             self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} accounts created this run)."))
-            self.stdout.write("\nDemo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+            self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
             for key, *_rest, description in PEOPLE:
                 self.stdout.write(f"  {people[key].username:<20} {description}")
             self.stdout.write("")
@@ -124,16 +124,17 @@ class Command(BaseCommand):
                 adno += 1
                 intake = today.year - (int(year) - 6 if year.isdigit() and int(year) > 6 else
                                        (int(year) if year.isdigit() else 0)) - 1
-                rows.append(dict(
-                    kind=K.LEARNER, legal_forename=forename, legal_surname=surname, year_group=year,
-                    registration_group=group, classes=[f"{year}{s}{1 + n % 2}" for s in rng.sample(SUBJECTS, 2)],
-                    admission_number=f"{adno:06d}", admission_date=date(intake, 9, 1),
-                    consent=rng.random() > 0.1, upn_hash=upn_hash(f"DEMO-{code}-{adno}"),
-                ))
+                rows.append({
+                    "kind": K.LEARNER, "legal_forename": forename, "legal_surname": surname, "year_group": year,
+                    "registration_group": group,
+                    "classes": [f"{year}{s}{1 + n % 2}" for s in rng.sample(SUBJECTS, 2)],
+                    "admission_number": f"{adno:06d}", "admission_date": date(intake, 9, 1),
+                    "consent": rng.random() > 0.1, "upn_hash": upn_hash(f"DEMO-{code}-{adno}"),
+                })
         for n in range(shape["staff"]):
             forename, surname = rng.choice(FORENAMES), rng.choice(SURNAMES)
-            rows.append(dict(kind=K.STAFF, legal_forename=forename, legal_surname=surname,
-                             staff_code=f"S{n:03d}", start_date=date(2010 + n % 14, 9, 1)))
+            rows.append({"kind": K.STAFF, "legal_forename": forename, "legal_surname": surname,
+                         "staff_code": f"S{n:03d}", "start_date": date(2010 + n % 14, 9, 1)})
         usernames = usernames_allocate_bulk([(r["legal_forename"], r["legal_surname"]) for r in rows])
         accounts = [
             Account(

@@ -1,0 +1,238 @@
+"""Every write about passwords: setting one, the sealed copy, and group resets."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone, translation
+
+from accounts.models import Account, Organisation
+from accounts.sealing import seal
+from accounts.services import audit_record
+from passwords.generators import learner_password, random_password
+from passwords.models import GroupResetItem, GroupResetJob, ShownPassword
+
+MAX_DRAWS = 50  # a generated password the policy refuses is redrawn; 50 refusals in a row means a bug
+BATCH_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PasswordResult:
+    """What a reset did; the password itself is never returned, it is read through Show password."""
+
+    account_id: int
+    generated: bool
+
+
+def password_generate(*, account, language: str | None = None) -> str:
+    """A new password in the account's default style (learners: word and digits) that the policy accepts."""
+    language = language or translation.get_language() or "en"
+    for _attempt in range(MAX_DRAWS):
+        candidate = learner_password(language=language) if account.is_learner else random_password()
+        try:
+            validate_password(candidate, account)
+        except ValidationError:
+            continue
+        return candidate
+    raise RuntimeError("the password generator keeps drawing passwords the policy refuses")
+
+
+def _shown_upsert(rows: list[ShownPassword]) -> None:
+    ShownPassword.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["account"],
+        update_fields=["sealed", "changed_by_owner", "updated_at"],
+        batch_size=1000,
+    )
+
+
+def shown_passwords_store_bulk(*, items: list[tuple[int, str]]) -> None:
+    """Seal and upsert the shown copy of many new passwords at once (account id, plaintext); no hashing.
+
+    The accounts sign in from the sealed copy and get their argon2 hash then (passwords.backends).
+    """
+    now = timezone.now()
+    _shown_upsert(
+        [
+            ShownPassword(account_id=pk, sealed=seal(text), changed_by_owner=False, updated_at=now)
+            for pk, text in items
+        ]
+    )
+
+
+@transaction.atomic
+def password_set(*, account, actor, new_password, request=None, by_owner=False) -> None:
+    """Set an account's password under the policy; keep a sealed copy unless the owner chose it; audited.
+
+    Every other session of the account ends (Django ties sessions to the password hash).
+    """
+    validate_password(new_password, account)
+    account.set_password(new_password)
+    account.save(update_fields=["password", "updated_at"])
+    _shown_upsert(
+        [
+            ShownPassword(
+                account=account,
+                sealed=None if by_owner else seal(new_password),
+                changed_by_owner=by_owner,
+                updated_at=timezone.now(),
+            )
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="password.change_own" if by_owner else "password.set",
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+    )
+
+
+@transaction.atomic
+def password_reset(*, account, actor, new_password=None, request=None) -> PasswordResult:
+    """Staff reset of one account: the password given, or a generated one; shown afterwards; audited."""
+    generated = new_password is None
+    if generated:
+        new_password = password_generate(account=account)
+    validate_password(new_password, account)
+    account.set_password(new_password)
+    account.save(update_fields=["password", "updated_at"])
+    _shown_upsert([ShownPassword(account=account, sealed=seal(new_password), updated_at=timezone.now())])
+    audit_record(
+        actor=actor,
+        action="password.reset",
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        details={"generated": generated},
+    )
+    return PasswordResult(account_id=account.pk, generated=generated)
+
+
+def password_reveal_record(*, account, actor, request=None) -> None:
+    """Audit one Show password (the password is never written down)."""
+    audit_record(
+        actor=actor,
+        action="password.reveal",
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+    )
+
+
+# Group resets ----------------------------------------------------------------------------------------------
+
+
+def group_members(*, organisation: Organisation, group_kind: str, group: str):
+    """The active learners of one registration group, class or year at a school."""
+    learners = Account.objects.filter(organisation=organisation, kind=Account.Kind.LEARNER).active()
+    if group_kind == GroupResetJob.GroupKind.REGISTRATION_GROUP:
+        return learners.filter(registration_group=group)
+    if group_kind == GroupResetJob.GroupKind.YEAR:
+        return learners.filter(year_group=group)
+    if group_kind == GroupResetJob.GroupKind.CLASS:
+        if connection.vendor == "postgresql":
+            return learners.filter(classes__contains=[group])
+        # SQLite (README command 1) has no JSON containment: filter the small list in Python.
+        return learners.filter(
+            pk__in=[pk for pk, cls in learners.values_list("pk", "classes") if group in (cls or [])]
+        )
+    raise ValueError(f"unknown group kind {group_kind!r}")
+
+
+@transaction.atomic
+def group_reset_start(
+    *, actor, organisation, group_kind, group, request=None, language=None
+) -> GroupResetJob:
+    """Record a group reset with every learner's new password drawn now, and queue it after commit."""
+    members = list(group_members(organisation=organisation, group_kind=group_kind, group=group))
+    job = GroupResetJob(
+        organisation=organisation, group_kind=group_kind, group=group, requested_by=actor, total=len(members)
+    )
+    job.full_clean()
+    job.save()
+    GroupResetItem.objects.bulk_create(
+        [
+            GroupResetItem(
+                job=job, account=member, sealed=seal(password_generate(account=member, language=language))
+            )
+            for member in members
+        ],
+        batch_size=1000,
+    )
+    audit_record(
+        actor=actor,
+        action="password.group_reset.requested",
+        targets=members,
+        organisation=organisation,
+        request=request,
+        details={"job": job.pk, "group_kind": group_kind, "group": group},
+    )
+    from passwords.tasks import group_reset_run
+
+    transaction.on_commit(lambda: group_reset_run.delay(job.pk))
+    return job
+
+
+def _batch_committed(job_id: int) -> None:
+    """Called after each batch commits. A seam for the crash test, which replaces it in a real worker."""
+
+
+def group_reset_apply(*, job_id: int) -> GroupResetJob:
+    """Apply a job's drawn passwords in committed batches; safe to run again after a crash.
+
+    Each batch, in one transaction, replaces the learners' hashes with unusable ones (they sign in from
+    the sealed copy and get their argon2 hash then, as new accounts do), stores the drawn password as
+    their shown copy and marks the items applied. A rerun skips applied items and applies the very same
+    drawn passwords to the rest.
+    """
+    with transaction.atomic():
+        job = GroupResetJob.objects.select_for_update().get(pk=job_id)
+        if job.is_finished:
+            return job
+        job.status = GroupResetJob.Status.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.attempts += 1
+        job.save(update_fields=["status", "started_at", "attempts"])
+    while True:
+        with transaction.atomic():
+            job = GroupResetJob.objects.select_for_update().get(pk=job_id)
+            items = list(job.items.filter(applied_at__isnull=True).order_by("pk")[:BATCH_SIZE])
+            if not items:
+                job.status = GroupResetJob.Status.DONE
+                job.finished_at = timezone.now()
+                job.done = job.items.filter(applied_at__isnull=False).count()
+                job.save(update_fields=["status", "finished_at", "done"])
+                audit_record(
+                    actor=job.requested_by_id,
+                    action="password.group_reset",
+                    targets=list(job.items.values_list("account_id", flat=True)),
+                    organisation=job.organisation,
+                    details={"job": job.pk, "group_kind": job.group_kind, "group": job.group},
+                )
+                return job
+            now = timezone.now()
+            accounts = [
+                Account(pk=item.account_id, password=make_password(None), updated_at=now) for item in items
+            ]
+            Account.objects.bulk_update(accounts, ["password", "updated_at"])
+            _shown_upsert(
+                [
+                    ShownPassword(account_id=item.account_id, sealed=item.sealed, updated_at=now)
+                    for item in items
+                ]
+            )
+            GroupResetItem.objects.filter(pk__in=[item.pk for item in items]).update(applied_at=now)
+            job.done += len(items)
+            job.save(update_fields=["done"])
+        _batch_committed(job_id)
+
+
+def group_reset_fail(*, job_id: int) -> None:
+    """Mark a job that will not be retried again as failed (what it applied stays applied)."""
+    GroupResetJob.objects.filter(pk=job_id).exclude(status=GroupResetJob.Status.DONE).update(
+        status=GroupResetJob.Status.FAILED, finished_at=timezone.now()
+    )

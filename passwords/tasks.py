@@ -1,0 +1,30 @@
+"""Background work for passwords: group resets."""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from passwords import services
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    max_retries=5,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def group_reset_run(self, job_id: int) -> None:
+    """Apply a group reset; a retry (or a redelivery after a worker crash) resumes where it stopped."""
+    from passwords.models import GroupResetJob
+
+    if not GroupResetJob.objects.filter(pk=job_id).exists():
+        return  # the job was deleted (or the message belongs to another database): nothing to do
+    try:
+        services.group_reset_apply(job_id=job_id)
+    except Exception:
+        if self.request.retries >= self.max_retries:
+            services.group_reset_fail(job_id=job_id)
+        raise

@@ -1,0 +1,192 @@
+"""Print Details / Print With Password (one account, a group, selected learners) and the credential CSVs."""
+
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Account
+from accounts.permissions import Action, require, scopes_for
+from accounts.selectors import group_choices
+from passwords.forms import GroupForm
+from passwords.selectors import default_organisation_code, scoped_organisation
+from passwords.services import group_members
+from printing import selectors, services
+from printing.csv_export import pupils_csv, staff_csv
+from printing.slips import slips_pdf
+
+LEARNER = Account.Kind.LEARNER
+VARIANTS = {"details": False, "with-password": True}
+NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0"
+
+
+def _variant(variant):
+    if variant not in VARIANTS:
+        raise Http404
+    return VARIANTS[variant]
+
+
+def _pdf_response(request, accounts, *, with_passwords, filename, title=""):
+    language = translation.get_language() or "en"
+    slips = selectors.slips_for(accounts, with_passwords=with_passwords, language=language)
+    pdf = slips_pdf(
+        slips,
+        with_passwords=with_passwords,
+        language=language,
+        sign_in_url=selectors.sign_in_address(),
+        title=title,
+    )
+    response = FileResponse(
+        io.BytesIO(pdf), content_type="application/pdf", as_attachment=False, filename=f"{filename}.pdf"
+    )
+    response["Cache-Control"] = NO_STORE
+    return response
+
+
+@login_required
+@require_POST
+def account(request, pk, variant):
+    """View Details -> Print -> Print Details / Print With Password."""
+    with_passwords = _variant(variant)
+    target = get_object_or_404(Account.objects.visible_to(request.user).select_related("organisation"), pk=pk)
+    require(request.user, Action.PRINT_WITH_PASSWORD if with_passwords else Action.PRINT_DETAILS, target)
+    services.print_record(
+        actor=request.user,
+        accounts=[target],
+        organisation=target.organisation,
+        with_passwords=with_passwords,
+        request=request,
+        what="account",
+    )
+    return _pdf_response(request, [target], with_passwords=with_passwords, filename=slugify(target.username))
+
+
+@login_required
+@require_GET
+def group_choose(request):
+    """Group Actions -> Print -> Print Registration Group: choose the group."""
+    code = request.GET.get("org") or default_organisation_code(request.user, Action.PRINT_GROUP)
+    organisation = scoped_organisation(request.user, code, Action.PRINT_GROUP, LEARNER)
+    choices = group_choices(organisation=organisation)
+    return render(
+        request,
+        "printing/group_choose.html",
+        {"organisation": organisation, "groups": choices["reg_groups"], "can_passwords": True},
+    )
+
+
+@login_required
+@require_POST
+def group(request, variant):
+    """The slips of every active learner in a registration group, class or year."""
+    with_passwords = _variant(variant)
+    organisation = scoped_organisation(request.user, request.POST.get("org", ""), Action.PRINT_GROUP, LEARNER)
+    form = GroupForm(request.POST, choices=group_choices(organisation=organisation))
+    if not form.is_valid():
+        raise Http404
+    kind, name = form.cleaned_data["group_kind"], form.cleaned_data["group"]
+    members = list(group_members(organisation=organisation, group_kind=kind, group=name))
+    services.print_record(
+        actor=request.user,
+        accounts=members,
+        organisation=organisation,
+        with_passwords=with_passwords,
+        request=request,
+        what=f"{kind}:{name}",
+    )
+    return _pdf_response(
+        request,
+        members,
+        with_passwords=with_passwords,
+        filename=slugify(f"{organisation.code}-{name}"),
+        title=name,
+    )
+
+
+@login_required
+@require_POST
+def selected(request, variant):
+    """Selected Users -> Print Selected / Print Selected (With Password)."""
+    with_passwords = _variant(variant)
+    try:
+        ids = {int(value) for value in request.POST.getlist("accounts")}
+    except ValueError as exc:
+        raise Http404 from exc
+    if not ids:
+        raise Http404
+    accounts = list(
+        Account.objects.visible_to(request.user).filter(pk__in=ids).select_related("organisation")
+    )
+    if len(accounts) != len(ids):
+        raise Http404  # an id the actor may not see: never print a partial list silently
+    action = Action.PRINT_WITH_PASSWORD if with_passwords else Action.PRINT_DETAILS
+    for target in accounts:
+        require(request.user, action, target)
+    organisations = {a.organisation for a in accounts}
+    services.print_record(
+        actor=request.user,
+        accounts=accounts,
+        organisation=organisations.pop() if len(organisations) == 1 else None,
+        with_passwords=with_passwords,
+        request=request,
+        what="selected",
+    )
+    return _pdf_response(request, accounts, with_passwords=with_passwords, filename="selected")
+
+
+# Download Passwords -------------------------------------------------------------------------------------------
+
+DOWNLOADS = {
+    # slug: (action, account kind, rows, writer)
+    "pupils": (Action.DOWNLOAD_PUPILS_CSV, Account.Kind.LEARNER, selectors.pupil_rows, pupils_csv),
+    "staff": (Action.DOWNLOAD_STAFF_CSV, Account.Kind.STAFF, selectors.staff_rows, staff_csv),
+}
+
+
+@login_required
+@require_GET
+def downloads(request):
+    """Administration -> Download Passwords: the files this person may download, per organisation."""
+    entries = []
+    for slug, (action, _kind, _rows, _writer) in DOWNLOADS.items():
+        for organisation in scopes_for(request.user, action).filter(kind="school"):
+            entries.append((slug, organisation))
+    if not entries:
+        require(request.user, Action.DOWNLOAD_PUPILS_CSV, request.user)  # nothing allowed: a 403
+    return render(request, "printing/downloads.html", {"entries": entries})
+
+
+def _download_scope(request, slug, code):
+    if slug not in DOWNLOADS:
+        raise Http404
+    action, kind, rows, writer = DOWNLOADS[slug]
+    organisation = scoped_organisation(request.user, code, action, kind)
+    return organisation, rows, writer
+
+
+@login_required
+@require_GET
+def download_warning(request, slug):
+    """ "Please note: ..." with Proceed with download / Go Back."""
+    organisation, _rows, _writer = _download_scope(request, slug, request.GET.get("org", ""))
+    return render(request, "printing/download_warning.html", {"slug": slug, "organisation": organisation})
+
+
+@login_required
+@require_POST
+def download(request, slug):
+    """The CSV itself, streamed; audited; never cached."""
+    organisation, rows, writer = _download_scope(request, slug, request.POST.get("org", ""))
+    ids, data = rows(organisation)
+    services.download_record(
+        actor=request.user, organisation=organisation, kind=slug, account_ids=ids, request=request
+    )
+    response = StreamingHttpResponse(writer(data), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="{slug}-{organisation.code}-{stamp}.csv"'
+    response["Cache-Control"] = NO_STORE
+    return response
