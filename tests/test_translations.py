@@ -1,0 +1,90 @@
+"""The Welsh catalogue is complete: every msgid in the code has a reviewed translation."""
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "locale" / "cy" / "LC_MESSAGES" / "django.po"
+
+
+def messages_script():
+    """scripts/messages.py, which owns the list of folders the extraction skips."""
+    spec = importlib.util.spec_from_file_location("ump_messages_script", ROOT / "scripts" / "messages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", "staticfiles", "node_modules", "media", "__pycache__", "*.mo", ".*_cache", "db.sqlite3"
+)
+
+
+def msgids(po: polib.POFile) -> set[tuple[str, str, str]]:
+    return {
+        (entry.msgctxt or "", entry.msgid, entry.msgid_plural or "") for entry in po if not entry.obsolete
+    }
+
+
+def committed_catalogue() -> polib.POFile:
+    if not CATALOGUE.exists():
+        pytest.fail(f"{CATALOGUE.relative_to(ROOT)} is missing: run scripts/messages", pytrace=False)
+    return polib.pofile(str(CATALOGUE))
+
+
+def require_gettext() -> None:
+    if not shutil.which("msgfmt") or not shutil.which("xgettext"):
+        pytest.fail("gettext is not installed (Debian: apt-get install gettext)", pytrace=False)
+
+
+class WelshCatalogueTests:
+    def test_it_exists(self):
+        assert CATALOGUE.exists(), f"{CATALOGUE.relative_to(ROOT)} is missing: run scripts/messages"
+
+    def test_it_has_no_untranslated_or_fuzzy_messages(self):
+        require_gettext()
+        committed_catalogue()
+        result = subprocess.run(
+            ["msgfmt", "--check", "--statistics", "-o", os.devnull, str(CATALOGUE)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        statistics = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        assert result.returncode == 0, f"msgfmt --check failed:\n{result.stderr}"
+        assert re.search(r"\d+ translated message", statistics), statistics
+        if "untranslated" in statistics or "fuzzy" in statistics:
+            po = committed_catalogue()
+            missing = [entry.msgid for entry in po.untranslated_entries() + po.fuzzy_entries()]
+            pytest.fail(f"{statistics}\nUntranslated or fuzzy:\n" + "\n".join(f"  {m!r}" for m in missing))
+
+    def test_a_fresh_extraction_finds_no_new_msgids(self, tmp_path):
+        require_gettext()
+        committed = committed_catalogue()
+        copy = tmp_path / "ump"
+        shutil.copytree(ROOT, copy, ignore=NOT_COPIED)
+        result = subprocess.run(
+            [sys.executable, "manage.py", "makemessages", "--locale=cy", "--no-obsolete", "--no-location"]
+            + [f"--ignore={pattern}/*" for pattern in messages_script().IGNORE],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, f"makemessages failed:\n{result.stdout}\n{result.stderr}"
+
+        extracted = polib.pofile(str(copy / CATALOGUE.relative_to(ROOT)))
+        new = msgids(extracted) - msgids(committed)
+        assert not new, (
+            "msgids in the code but not in locale/cy/LC_MESSAGES/django.po (add Welsh to "
+            "locale/cy/fragments/ and run scripts/messages):\n"
+            + "\n".join(f"  {msgid!r}" for _, msgid, _ in sorted(new))
+        )
