@@ -7,6 +7,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import SealedTextField
+
 
 class Organisation(models.Model):
     """A school, local authority, regional consortium, ITE provider or the national service."""
@@ -322,3 +324,59 @@ class AuditEventTarget(models.Model):
 
     def __str__(self):
         return f"{self.event_id} -> {self.account_id}"
+
+
+class AccountRequest(models.Model):
+    """A non-MIS account waiting on the creation queue; a Celery worker turns it into an Account."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Pending")
+        DONE = "done", _("Created")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("account type"), max_length=20, choices=Account.Kind.choices)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="account_requests"
+    )
+    legal_forename = models.CharField(_("legal forename"), max_length=100)
+    legal_surname = models.CharField(_("legal surname"), max_length=100)
+    expires_on = models.DateField(_("expiry date"))
+    staff_role = models.CharField(_("role"), max_length=60, blank=True)
+    contact_organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    job_title = models.CharField(_("job title"), max_length=100, blank=True)
+    work_email = models.EmailField(_("work email"), blank=True)
+    contact_number = models.CharField(_("contact number"), max_length=30, blank=True)
+    # The initial password, sealed until the worker moves it to the account's shown copy (then cleared).
+    sealed_password = SealedTextField(_("sealed password"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        Account, verbose_name=_("requested by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account request")
+        verbose_name_plural = _("account requests")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["organisation", "status"])]
+
+    def __str__(self):
+        return f"{self.legal_forename} {self.legal_surname} ({self.get_status_display()})"
+
+
+class ExpiryDecision(models.Model):
+    """A Digital Champion or LA administrator chose to let an account close at its expiry date."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # The expiry date the decision was made about: extending the account makes the decision stale.
+    expires_on = models.DateField(_("expiry date"))
+    decided_by_id = models.BigIntegerField(null=True, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"account {self.account_id} closes on {self.expires_on}"

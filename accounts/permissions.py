@@ -43,6 +43,7 @@ class Action(StrEnum):
     REACTIVATE = "reactivate"
     REACTIVATE_EXPIRED = "reactivate_expired"
     RENAME = "rename"
+    MANAGE_EXPIRING = "manage_expiring"
     VIEW_AUDIT = "view_audit"
     MANAGE_PROVISIONING = "manage_provisioning"
 
@@ -91,6 +92,8 @@ TABLE = {
     Action.REACTIVATE: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN, ADMIN),
     Action.REACTIVATE_EXPIRED: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN, ADMIN),
     Action.RENAME: _row(DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
+    # Keep or close a non-MIS account that is about to expire.
+    Action.MANAGE_EXPIRING: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN, ADMIN),
 }
 # Organisation-wide actions: the key "*" stands for "this organisation" rather than one kind.
 ORG_TABLE = {

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -193,6 +194,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Apply every queued MIS extract (the Provisioning Client's uploads) each hour.
     "provisioning-apply-queued": {"task": "provisioning.tasks.apply_queued_runs", "schedule": timedelta(hours=1)},
+    # Expire, deactivate idle and delete old leaver accounts once a day, early in the morning.
+    "accounts-lifecycle-sweep": {"task": "accounts.tasks.lifecycle_sweep_daily", "schedule": crontab(hour=2, minute=30)},
 }
 
 LOGGING = {

@@ -1,0 +1,388 @@
+"""Managing users: Add new user (the creation queue), Deactivate/Activate, Edit name, expiring accounts, Audit."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.forms import (
+    PASSWORD_TYPED,
+    ActivateForm,
+    AddUserForm,
+    AuditFilterForm,
+    CloseForm,
+    KeepForm,
+    RenameForm,
+)
+from accounts.models import Account
+from accounts.permissions import Action, require, role_orgs
+from accounts.selectors import (
+    SECTIONS,
+    addable_kinds,
+    audit_events,
+    audit_rows,
+    audit_scope_ids,
+    expiring_accounts,
+    section_organisations,
+)
+from accounts.services import (
+    account_activate,
+    account_deactivate,
+    account_expiry_close,
+    account_expiry_keep,
+    account_rename,
+    account_request_submit,
+    audit_record,
+    expiry_for,
+    initial_password,
+    today,
+)
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _posted(request):
+    """The POST data on a POST (even an empty one, which is falsy), else None for an unbound form."""
+    return request.POST if request.method == "POST" else None
+
+
+def _list_url(section, organisation):
+    return f"{reverse('accounts:user_list', args=[section])}?org={organisation.code}"
+
+
+def _add_target(request, section):
+    """The organisation (404 unless the actor may list it) and the kinds they may add there (else 403)."""
+    if section not in SECTIONS:
+        raise Http404
+    organisations = list(section_organisations(request.user, section))
+    code = request.GET.get("org") or request.user.organisation.code
+    organisation = next((o for o in organisations if o.code == code), None)
+    if organisation is None:
+        if request.GET.get("org") or not organisations:
+            raise Http404
+        organisation = organisations[0]
+    kinds = addable_kinds(request.user, section, organisation)
+    if not kinds:
+        raise PermissionDenied
+    return organisation, kinds
+
+
+@login_required
+@require_GET
+def add_user_warning(request, section):
+    """'Are you sure?' before anyone adds an account that the MIS does not maintain."""
+    organisation, _kinds = _add_target(request, section)
+    return render(
+        request,
+        "accounts/manage/add_warning.html",
+        {
+            "section": section,
+            "organisation": organisation,
+            "form_url": f"{reverse('accounts:manage_add', args=[section])}?org={organisation.code}",
+            "back_url": _list_url(section, organisation),
+        },
+    )
+
+
+@sensitive_post_parameters("password")
+@login_required
+@require_http_methods(["GET", "POST"])
+def add_user(request, section):
+    """Add new user: the request goes on the creation queue and the list shows it as pending."""
+    organisation, kinds = _add_target(request, section)
+    form = AddUserForm(_posted(request), organisation=organisation, kinds=kinds)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["password_choice"] == PASSWORD_TYPED:
+            password = data["password"]
+        else:
+            password = initial_password(
+                style=data["password_choice"],
+                legal_forename=data["legal_forename"],
+                legal_surname=data["legal_surname"],
+            )
+        pending = account_request_submit(
+            actor=request.user,
+            organisation=organisation,
+            kind=form.kind,
+            legal_forename=data["legal_forename"],
+            legal_surname=data["legal_surname"],
+            password=password,
+            expires_on=expiry_for(data["duration"]),
+            staff_role=form.role,
+            request=request,
+            **form.optional_fields(),
+        )
+        messages.success(
+            request,
+            _("The account for %(name)s has been requested. It appears in the list once it has been created.")
+            % {"name": f"{pending.legal_forename} {pending.legal_surname}"},
+        )
+        return redirect(_list_url(section, organisation))
+    return render(
+        request,
+        "accounts/manage/add_user.html",
+        {
+            "section": section,
+            "organisation": organisation,
+            "form": form,
+            "back_url": _list_url(section, organisation),
+        },
+    )
+
+
+def _account(request, pk):
+    """A visible account (else 404)."""
+    return get_object_or_404(Account.objects.visible_to(request.user).select_related("organisation"), pk=pk)
+
+
+def _detail(account):
+    return redirect("accounts:account_detail", pk=account.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deactivate(request, pk):
+    """'Are you sure you wish to deactivate this account?' Yes ends its sessions at once."""
+    account = _account(request, pk)
+    require(request.user, Action.DEACTIVATE, account)
+    if account.pk == request.user.pk:
+        raise PermissionDenied
+    if request.method == "POST":
+        if account.is_active:
+            account_deactivate(account=account, actor=request.user, request=request)
+        messages.success(
+            request, _("The account %(username)s has been deactivated.") % {"username": account.username}
+        )
+        return _detail(account)
+    return render(request, "accounts/manage/deactivate.html", {"account": account})
+
+
+def _reactivation_action(account):
+    expired = account.status_reason == Account.StatusReason.EXPIRED or (
+        account.expires_on is not None and account.expires_on < today()
+    )
+    return (Action.REACTIVATE_EXPIRED if expired else Action.REACTIVATE), expired
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activate(request, pk):
+    """Activate a deactivated account; an expired one is given a new expiry date."""
+    account = _account(request, pk)
+    action, expired = _reactivation_action(account)
+    require(request.user, action, account)
+    form = ActivateForm(_posted(request), needs_expiry=expired)
+    if request.method == "POST" and form.is_valid():
+        duration = form.cleaned_data.get("duration")
+        try:
+            account_activate(
+                account=account,
+                actor=request.user,
+                request=request,
+                expires_on=expiry_for(duration) if duration else None,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("The account %(username)s is active again.") % {"username": account.username}
+            )
+            return _detail(account)
+    return render(request, "accounts/manage/activate.html", {"account": account, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rename(request, pk):
+    """Edit name: names, display name and optionally a new username (new email, old one kept as an alias)."""
+    account = _account(request, pk)
+    require(request.user, Action.RENAME, account)
+    initial = {
+        "legal_forename": account.legal_forename,
+        "legal_surname": account.legal_surname,
+        "display_name": account.display_name,
+    }
+    form = RenameForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account_rename(account=account, actor=request.user, request=request, **data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if data["new_username"]:
+                messages.success(
+                    request,
+                    _(
+                        "The new username is %(username)s. A new password has been set: use Show password to read it."
+                    )
+                    % {"username": account.username},
+                )
+            else:
+                messages.success(request, _("The names have been updated."))
+            return _detail(account)
+    return render(request, "accounts/manage/rename.html", {"account": account, "form": form})
+
+
+def _may_manage_expiring(user):
+    from accounts.permissions import TABLE
+
+    roles = role_orgs(user)
+    allowed = set().union(*TABLE[Action.MANAGE_EXPIRING].values())
+    return any(roles[role] for role in allowed)
+
+
+@login_required
+@require_GET
+def expiring(request):
+    """Manage Expiring Accounts: non-MIS accounts whose expiry falls in the next 8 weeks."""
+    if not _may_manage_expiring(request.user):
+        raise PermissionDenied
+    accounts = (
+        expiring_accounts(request.user, on=today())
+        .select_related("organisation")
+        .order_by("expires_on", "legal_surname", "pk")
+    )
+    return render(
+        request,
+        "accounts/manage/expiring.html",
+        {"accounts": accounts, "keep_form": KeepForm(), "close_form": CloseForm()},
+    )
+
+
+def _expiring_account(request, pk):
+    account = _account(request, pk)
+    require(request.user, Action.MANAGE_EXPIRING, account)
+    return account
+
+
+@login_required
+@require_POST
+def expiring_keep(request, pk):
+    """Keep an expiring account for longer."""
+    account = _expiring_account(request, pk)
+    form = KeepForm(request.POST)
+    if form.is_valid():
+        account_expiry_keep(
+            account=account, actor=request.user, keep_for=form.cleaned_data["keep_for"], request=request
+        )
+        messages.success(
+            request,
+            _("%(username)s is kept until %(date)s.")
+            % {"username": account.username, "date": account.expires_on.strftime("%d/%m/%Y")},
+        )
+    else:
+        messages.error(request, _("Choose how long to keep the account."))
+    return redirect("accounts:manage_expiring")
+
+
+@login_required
+@require_POST
+def expiring_close(request, pk):
+    """Close an expiring account now, or at its expiry date."""
+    account = _expiring_account(request, pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        account_expiry_close(
+            account=account, actor=request.user, when=form.cleaned_data["when"], request=request
+        )
+        messages.success(
+            request, _("Your choice for %(username)s has been saved.") % {"username": account.username}
+        )
+    else:
+        messages.error(request, _("Choose when to close the account."))
+    return redirect("accounts:manage_expiring")
+
+
+def _audit_filters(request, data):
+    if not audit_scope_ids(request.user):
+        raise PermissionDenied
+    form = AuditFilterForm(data or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = audit_events(
+        request.user,
+        account=filters.get("account", ""),
+        actor_name=filters.get("actor", ""),
+        action=filters.get("action", ""),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    return form, filters, events
+
+
+@login_required
+@require_GET
+def audit(request):
+    """The audit trail of the actor's organisations: searchable, paginated and read-only."""
+    form, _filters, events = _audit_filters(request, request.GET)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/manage/audit.html",
+        {"form": form, "page": page, "rows": audit_rows(page.object_list), "query": query.urlencode()},
+    )
+
+
+CSV_COLUMNS = (
+    gettext_lazy("Time"),
+    gettext_lazy("Action"),
+    gettext_lazy("Outcome"),
+    gettext_lazy("Done by"),
+    gettext_lazy("Accounts"),
+    gettext_lazy("Organisation"),
+    gettext_lazy("Client address"),
+    gettext_lazy("Details"),
+)
+
+
+def _cell(value):
+    """Spreadsheets run cells that start with = + - @ as formulas; a leading quote keeps them text."""
+    value = str(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@login_required
+@require_POST
+def audit_export(request):
+    """The filtered audit trail as CSV (a POST because the download itself is audited)."""
+    import json
+
+    _form, filters, events = _audit_filters(request, request.POST)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+    writer = csv.writer(response)
+    writer.writerow([str(column) for column in CSV_COLUMNS])
+    count = 0
+    events = events[:50000]
+    for start in range(0, 50000, 2000):
+        rows = audit_rows(events[start : start + 2000])
+        if not rows:
+            break
+        for row in rows:
+            event = row["event"]
+            writer.writerow([_cell(value) for value in (
+                event.created_at.isoformat(timespec="seconds"), event.action, event.outcome, row["actor"],
+                " ".join(row["targets"]), event.organisation.code if event.organisation else "",
+                event.client_ip or "", json.dumps(event.details, ensure_ascii=False, sort_keys=True),
+            )])  # fmt: skip
+            count += 1
+    audit_record(
+        actor=request.user,
+        action="audit.export",
+        organisation=request.user.organisation,
+        request=request,
+        details={"rows": count, "filters": {k: str(v) for k, v in filters.items() if v}},
+    )
+    return response

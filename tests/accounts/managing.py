@@ -1,0 +1,23 @@
+"""Fixtures shared by the managing-users tests (imported by each test module)."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in-process (as with no broker configured) unless a test starts a real worker."""
+    from ump.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A Welsh request leaves Welsh active in this thread; later tests expect the default language."""
+    from django.utils import translation
+
+    yield
+    translation.activate("en")

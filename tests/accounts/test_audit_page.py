@@ -1,0 +1,166 @@
+"""The Audit page: events in scope, search, pagination, CSV export, read-only."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from accounts.services import audit_record
+from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
+
+AUDIT = reverse("accounts:audit")
+EXPORT = reverse("accounts:audit_export")
+
+
+@pytest.fixture
+def events(wales, digital_champion, teacher, secondary_learner, other_learner, other_teacher):
+    return {
+        "reveal": audit_record(
+            actor=teacher, action="password.reveal", targets=[secondary_learner], organisation=wales.secondary
+        ),
+        "signin": audit_record(
+            actor=teacher, action="signin.success", targets=[teacher], organisation=wales.secondary
+        ),
+        "rename": audit_record(
+            actor=digital_champion,
+            action="account.rename",
+            targets=[secondary_learner],
+            organisation=wales.secondary,
+            details={"old": {"surname": "=HYPERLINK(1)"}},
+        ),
+        "other": audit_record(
+            actor=other_teacher,
+            action="password.reveal",
+            targets=[other_learner],
+            organisation=wales.other_school,
+        ),
+    }
+
+
+def actions(response):
+    return [row["event"].action for row in response.context["rows"]]
+
+
+@pytest.mark.django_db
+class TestAuditPage:
+    def test_a_digital_champion_sees_their_schools_events(self, login, digital_champion, events):
+        response = login(digital_champion).get(AUDIT)
+        assert response.status_code == 200
+        ids = {row["event"].pk for row in response.context["rows"]}
+        assert ids == {events["reveal"].pk, events["signin"].pk, events["rename"].pk}
+
+    def test_the_navigation_links_to_it(self, login, digital_champion, teacher):
+        assert AUDIT in login(digital_champion).get(reverse("accounts:home")).content.decode()
+        assert AUDIT not in login(teacher).get(reverse("accounts:home")).content.decode()
+
+    def test_it_names_actor_and_accounts(self, login, digital_champion, teacher, secondary_learner, events):
+        page = login(digital_champion).get(AUDIT, {"action": "password.reveal"}).content.decode()
+        assert teacher.username in page and secondary_learner.username in page
+
+    def test_search_by_account(self, login, digital_champion, secondary_learner, events):
+        response = login(digital_champion).get(AUDIT, {"account": secondary_learner.username.lower()})
+        assert sorted(actions(response)) == ["account.rename", "password.reveal"]
+
+    def test_search_by_actor(self, login, digital_champion, teacher, events):
+        response = login(digital_champion).get(AUDIT, {"actor": teacher.username})
+        assert sorted(actions(response)) == ["password.reveal", "signin.success"]
+
+    def test_search_by_action_prefix(self, login, digital_champion, events):
+        assert actions(login(digital_champion).get(AUDIT, {"action": "account."})) == ["account.rename"]
+
+    def test_search_by_date(self, login, digital_champion, wales, events):
+        old = AuditEvent.objects.create(
+            action="account.create",
+            organisation=wales.secondary,
+            created_at=timezone.now() - timedelta(days=40),
+        )
+        day = timezone.localdate(old.created_at)
+        response = login(digital_champion).get(
+            AUDIT, {"date_from": day.isoformat(), "date_to": day.isoformat()}
+        )
+        assert [row["event"].pk for row in response.context["rows"]] == [old.pk]
+
+    def test_a_deleted_account_is_found_by_its_opaque_id(self, login, digital_champion, wales):
+        audit_record(
+            actor=None, action="lifecycle.delete_leaver", targets=[987654], organisation=wales.secondary
+        )
+        response = login(digital_champion).get(AUDIT, {"account": "987654"})
+        assert actions(response) == ["lifecycle.delete_leaver"]
+        assert "#987654" in response.content.decode()
+
+    def test_it_is_paginated_with_a_constant_number_of_queries(
+        self, login, digital_champion, wales, teacher, django_assert_max_num_queries
+    ):
+        for n in range(120):
+            audit_record(
+                actor=teacher,
+                action="password.reveal",
+                targets=[teacher],
+                organisation=wales.secondary,
+                details={"n": n},
+            )
+        client = login(digital_champion)
+        client.get(AUDIT)
+        with django_assert_max_num_queries(14):
+            response = client.get(AUDIT, {"page": 2})
+        assert len(response.context["rows"]) == 50 and response.context["page"].paginator.num_pages == 3
+
+    def test_an_la_admin_sees_their_las_schools(self, login, la_admin, events):
+        ids = {row["event"].pk for row in login(la_admin).get(AUDIT).context["rows"]}
+        assert events["reveal"].pk in ids and events["other"].pk not in ids
+
+    def test_a_national_admin_sees_everything(self, login, national_admin, events):
+        ids = {row["event"].pk for row in login(national_admin).get(AUDIT).context["rows"]}
+        assert {e.pk for e in events.values()} <= ids
+
+    def test_a_teacher_is_refused(self, login, teacher, events):
+        assert login(teacher).get(AUDIT).status_code == 403
+        assert login(teacher).post(EXPORT).status_code == 403
+
+    def test_anonymous_and_wrong_methods(self, client, login, digital_champion):
+        assert client.get(AUDIT).url.startswith(reverse("accounts:login"))
+        client = login(digital_champion)
+        assert client.post(AUDIT).status_code == 405
+        assert client.get(EXPORT).status_code == 405
+
+    def test_the_page_is_read_only(self, login, digital_champion, events):
+        before = AuditEvent.objects.count()
+        login(digital_champion).get(AUDIT, {"account": "x", "page": "3"})
+        assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.django_db
+class TestAuditExport:
+    def test_it_exports_the_filtered_events_as_csv_and_audits_it(
+        self, login, digital_champion, teacher, events
+    ):
+        response = login(digital_champion).post(EXPORT, {"actor": teacher.username})
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv")
+        assert "attachment" in response["Content-Disposition"]
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert rows[0][:3] == ["Time", "Action", "Outcome"]
+        assert sorted(r[1] for r in rows[1:]) == ["password.reveal", "signin.success"]
+        export = AuditEvent.objects.get(action="audit.export")
+        assert export.actor_id == digital_champion.pk and export.details["rows"] == 2
+
+    def test_cells_cannot_become_formulas(self, login, digital_champion, events):
+        response = login(digital_champion).post(EXPORT, {"action": "account.rename"})
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert "=HYPERLINK" in rows[1][7] and not rows[1][7].startswith("=")
+
+    def test_it_needs_csrf(self, digital_champion):
+        from django.test import Client
+
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(digital_champion, backend="accounts.backends.UsernameOrEmailBackend")
+        assert client.post(EXPORT).status_code == 403
+
+    def test_in_welsh(self, login, digital_champion, events):
+        client = login(digital_champion)
+        client.cookies["django_language"] = "cy"
+        assert client.get(AUDIT).status_code == 200

@@ -1,0 +1,77 @@
+"""View Learners (with the managing-users banner, navigation and Add new user partials) in constant queries."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Account
+from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
+from tests.factories import AccountFactory, learner
+
+LEARNERS = reverse("accounts:user_list", args=["learners"])
+GOVERNORS = reverse("accounts:user_list", args=["governors"])
+
+
+def queries(client, url, params=None):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.mark.django_db
+class TestConstantQueries:
+    @pytest.mark.parametrize("params", [{}, {"q": "a"}, {"active": "N"}])
+    def test_view_learners_costs_the_same_for_50_and_200_learners(
+        self, login, digital_champion, wales, params
+    ):
+        client = login(digital_champion)
+        for n in range(50):
+            learner(
+                wales.secondary,
+                legal_surname=f"Jones{n:03d}",
+                status=Account.Status.DEACTIVATED if n % 7 == 0 else Account.Status.ACTIVE,
+            )
+        AccountFactory(
+            organisation=wales.secondary, kind=Account.Kind.SCHOOL_NON_MIS, source=Account.Source.MANUAL
+        )
+        client.get(LEARNERS, params)  # warm the per-process caches (content types, translations)
+        with_50 = queries(client, LEARNERS, params)
+        for n in range(150):
+            learner(
+                wales.secondary,
+                legal_surname=f"Evans{n:03d}",
+                status=Account.Status.DEACTIVATED if n % 7 == 0 else Account.Status.ACTIVE,
+            )
+        with_200 = queries(client, LEARNERS, params)
+        assert with_50 == with_200, (with_50, with_200)
+        assert with_50 <= 12  # session, account, roles, organisations, groups, count, page, banner, passwords
+
+    def test_governors_with_pending_requests_cost_the_same(
+        self, login, digital_champion, wales, django_capture_on_commit_callbacks
+    ):
+        from datetime import date
+
+        from accounts.services import account_request_submit
+
+        client = login(digital_champion)
+
+        def submit(n):
+            with django_capture_on_commit_callbacks(execute=False):
+                account_request_submit(
+                    actor=digital_champion,
+                    organisation=wales.secondary,
+                    kind=Account.Kind.GOVERNOR,
+                    legal_forename="Aled",
+                    legal_surname=f"Prys{n}",
+                    password="Tywydd2026x",
+                    expires_on=date(2030, 1, 1),
+                )
+
+        submit(0)
+        client.get(GOVERNORS)
+        few = queries(client, GOVERNORS)
+        for n in range(1, 30):
+            submit(n)
+        assert queries(client, GOVERNORS) == few
