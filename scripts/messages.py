@@ -48,7 +48,7 @@ def fill(po, translations):
             entry.msgstr = value
         if "fuzzy" in entry.flags:
             entry.flags.remove("fuzzy")
-            entry.previous_msgid = None
+            entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
 
 
 def main():
@@ -56,11 +56,20 @@ def main():
         collect()
     po = polib.pofile(str(PO), wrapwidth=0)
     po.metadata["Language"] = "cy"
+    po.metadata["Project-Id-Version"] = "UMP"
+    po.metadata["Last-Translator"] = "UMP maintainers"
+    po.metadata["Language-Team"] = "Welsh"
+    if po.metadata.get("PO-Revision-Date", "").startswith("YEAR"):
+        po.metadata["PO-Revision-Date"] = po.metadata.get("POT-Creation-Date", "")
     po.metadata["Plural-Forms"] = (
         "nplurals=6; plural=(n==0) ? 0 : (n==1) ? 1 : (n==2) ? 2 : (n==3) ? 3 : (n==6) ? 4 : 5;"
     )
     po.metadata["Content-Type"] = "text/plain; charset=UTF-8"
     fill(po, load_fragments())
+    for entry in po:
+        # Leftover "#|" history of an entry that is no longer fuzzy confuses msgfmt.
+        if "fuzzy" not in entry.flags:
+            entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
     po.save(str(PO))
     missing = [e.msgid for e in po if not e.translated() or "fuzzy" in e.flags]
     for msgid in missing:
