@@ -117,6 +117,8 @@ def user_list(request, section):
             "organisation": organisation,
             "organisations": organisations if len(organisations) > 1 else [],
             "form": form,
+            "filters": {"active": filters.get("active", ""), "year": filters.get("year", ""),
+                        "reg": filters.get("reg", "")},
             "page": page,
             "rows": rows,
             "sort": sort,
