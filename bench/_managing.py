@@ -1,74 +1,13 @@
-"""Shared set-up for the managing-users benchmarks: environment, a throwaway database and seed data."""
+"""Shared set-up for the managing-users benchmarks: a school with a Digital Champion and its learners."""
 
 import os
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ump.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop")
-os.environ.setdefault("UMP_SEAL_KEYS", "YmVuY2gtb25seS1zZWFsLWtleS0zMi1ieXRlcy0hISE=")
-os.environ.setdefault("UMP_HASH_KEY", "bench-only-hash-key-0123456789abcdefghij")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ump_mgmt")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
-os.environ.setdefault("AXES_ENABLED", "false")
 
-import django  # noqa: E402
+from _common import FORENAMES, SURNAMES, drop, percentile, test_database  # noqa: E402
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-
-FORENAMES = [
-    "Siân",
-    "Llŷr",
-    "Gwenllïan",
-    "Ŵyn",
-    "Dafydd",
-    "Cerys",
-    "Osian",
-    "Elin",
-    "Rhys",
-    "Nia",
-    "Iolo",
-    "Mali",
-]
-SURNAMES = [
-    "Jones",
-    "Williams",
-    "ap Rhys",
-    "Hâf",
-    "Evans",
-    "Llwyd",
-    "Prys",
-    "Ŵatcyn",
-    "Morgan",
-    "Tomos",
-    "Bowen",
-    "Pritchard",
-    "Gruffydd",
-    "Huws",
-    "Owen",
-    "Parry",
-    "Roberts",
-    "Thomas",
-    "Vaughan",
-    "Wyn",
-]
-
-
-def test_database(name):
-    """Create a fresh database for the run (dropped again by `drop`)."""
-    setup_test_environment()
-    settings.DATABASES["default"]["TEST"]["NAME"] = name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-
-
-def drop(name):
-    connection.creation.destroy_test_db(name, verbosity=0)
+__all__ = ["drop", "percentile", "school_with_champion", "seed_learners", "test_database"]
 
 
 def school_with_champion():
@@ -115,8 +54,3 @@ def seed_learners(school, n):
     usernames_bind(created)
     shown_passwords_store_bulk(items=[(a.pk, learner_password()) for a in created])
     return created
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]

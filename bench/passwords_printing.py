@@ -16,65 +16,12 @@ Targets (issue 3): group of 30 within 3 s; PDF 30 slips within 0.1 s, 2,000 with
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ump.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop")
-os.environ.setdefault("UMP_SEAL_KEYS", "YmVuY2gtb25seS1zZWFsLWtleS0zMi1ieXRlcy0hISE=")
-os.environ.setdefault("UMP_HASH_KEY", "bench-only-hash-key-0123456789abcdefghij")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ump_pw")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
-os.environ.setdefault("AXES_ENABLED", "false")
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-
-FORENAMES = [
-    "Siân",
-    "Llŷr",
-    "Gwenllïan",
-    "Ŵyn",
-    "Dafydd",
-    "Cerys",
-    "Osian",
-    "Elin",
-    "Rhys",
-    "Nia",
-    "Iolo",
-    "Mali",
-]
-SURNAMES = [
-    "Jones",
-    "Williams",
-    "ap Rhys",
-    "Hâf",
-    "Evans",
-    "Llwyd",
-    "Prys",
-    "Ŵatcyn",
-    "Morgan",
-    "Tomos",
-    "Bowen",
-]
-
-
-def timed(fn, repeat=1):
-    best = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best, result
+from _common import FORENAMES, ROOT, SURNAMES, connection, settings, setup_test_environment, timed  # noqa: E402, F401
 
 
 def seed(school, n):
