@@ -1,0 +1,117 @@
+"""Apply one MIS extract to one school, as the hourly sync would.
+
+Rules: FILE is a pupil or staff MIS CSV export (the full list of that kind), or a OneRoster 1.1 package (zip or
+folder; bulk is a full list, delta a change list). Rows that break a rule are refused with a reason and nothing
+else about them changes. A run that would deactivate more than UMP_PROVISIONING_BRAKE of the school's active
+accounts, or whose extract is empty or cut short, is held for a Digital Champion to approve in the portal.
+--dry-run reads and plans but writes nothing. The UPN is never printed.
+"""
+
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Organisation
+from provisioning.models import ProvisioningRun
+from provisioning.readers import ONEROSTER_FILES, ExtractError, read_extract
+from provisioning.services import ProvisioningError, extract_apply, run_apply, run_create
+
+PHASES = ("plan", "create", "update", "done")
+
+
+class Command(BaseCommand):
+    help = __doc__.splitlines()[0]
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--school", required=True, help="the school's code (LA + establishment number)")
+        parser.add_argument("--format", default="auto", choices=("auto", "mis-csv", "oneroster"))
+        parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, file, school, format, dry_run, json: bool, verbosity, **options):  # noqa: A002
+        organisation = Organisation.objects.filter(code=school, kind=Organisation.Kind.SCHOOL).first()
+        if organisation is None:
+            raise CommandError(f"No school with code {school}.")
+        if not file.exists():
+            raise CommandError(f"{file} does not exist.")
+        bar = self._bar(enabled=not json and verbosity > 0 and sys.stdout.isatty())
+        step = self._stepper(bar)
+        try:
+            if dry_run:
+                extract = read_extract(file, fmt=format, school_code=school)
+                report = extract_apply(
+                    organisation=organisation, extract=extract, dry_run=True, progress=step
+                )
+            else:
+                run = run_create(
+                    organisation=organisation,
+                    data=_folder_zip(file) if file.is_dir() else file.read_bytes(),
+                    source=ProvisioningRun.Source.COMMAND,
+                    fmt="oneroster" if file.is_dir() else format,
+                )
+                report = run_apply(run=run, progress=step)
+                run.refresh_from_db()
+                if run.status == ProvisioningRun.Status.FAILED:
+                    raise CommandError(f"{run.error_code}: {run.error_message}")
+        except ExtractError as exc:
+            raise CommandError(f"{exc.problem.value}: {exc.message}") from exc
+        except ProvisioningError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            if bar is not None:
+                bar.close()
+        self._print(report, as_json=json, verbosity=verbosity)
+
+    def _bar(self, *, enabled):
+        if not enabled:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=len(PHASES), unit="step", file=sys.stdout, leave=False)
+
+    def _stepper(self, bar):
+        def step(name):
+            if bar is not None:
+                bar.set_description(name)
+                bar.update(1)
+
+        return step
+
+    def _print(self, report, *, as_json, verbosity):
+        if as_json:
+            data = report.as_dict()
+            payload = {
+                **report.counts(),
+                "refused_count": len(report.refused),
+                "run": data["run"],
+                "dry_run": data["dry_run"],
+                "hold_reason": data["hold_reason"],
+                "refused": data["refused_rows"],
+            }
+            self.stdout.write(json.dumps(payload))
+            return
+        if verbosity == 0:
+            return
+        prefix = "Would apply" if report.dry_run else "Applied"
+        if report.held:
+            prefix = f"Held for approval ({report.held}); nothing applied. It would have"
+        self.stdout.write(prefix + ":")
+        for name, value in report.counts().items():
+            self.stdout.write(f"  {name.replace('_', ' ')}: {value}")
+        for r in report.refused:
+            self.stdout.write(f"  row {r.row}: {r.reason.value}: {r.reason.label}")
+
+
+def _folder_zip(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ONEROSTER_FILES:
+            path = folder / name
+            if path.is_file() and not path.is_symlink():
+                zf.writestr(name, path.read_bytes())
+    return buf.getvalue()

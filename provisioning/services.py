@@ -1,0 +1,900 @@
+"""The sync and every other provisioning write.
+
+`extract_apply` reconciles one school's extract with its accounts: set-based (a handful of queries per run
+whatever its size, new accounts written with COPY on PostgreSQL), converging and idempotent, atomic (one
+transaction: a killed worker leaves nothing), one run per school at a time (a transaction-scoped advisory lock
+keyed on the school). The UPN exists only in memory; what is stored and compared is its keyed hash.
+"""
+
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, IssuedUsername, Organisation
+from accounts.sealing import keyed_hash, upn_hash
+from accounts.services import audit_record, display_name_for, email_for
+from accounts.usernames import username_base, usernames_allocate_bulk, usernames_bind
+from passwords.generators import learner_password, random_password
+from provisioning.models import NameChangeNotice, ProvisioningRun, SchoolToken
+from provisioning.readers import ExtractError, read_extract
+from provisioning.records import LEARNER, STAFF, Extract, Reason, Refusal
+from provisioning.rules import assess
+
+log = logging.getLogger(__name__)
+
+MIS = Account.Source.MIS
+ACTIVE = Account.Status.ACTIVE
+DEACTIVATED = Account.Status.DEACTIVATED
+LEAVER = Account.StatusReason.LEAVER
+# Below this many deactivations a run is never held: a small primary school losing three leavers is normal.
+BRAKE_MIN_ACCOUNTS = 5
+_LOCK_CLASS = 0x554D50  # "UMP": the advisory-lock namespace for provisioning runs
+_RETRIES = 5
+# A run still "running" after this long was left by a killed worker: the hourly sweep applies it again.
+STALE_AFTER = timedelta(minutes=60)
+
+LOADED = (
+    "id",
+    "organisation_id",
+    "kind",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "deactivated_at",
+    "upn_hash",
+    "legal_forename",
+    "legal_surname",
+    "admission_number",
+    "admission_date",
+    "year_group",
+    "registration_group",
+    "classes",
+    "consent",
+    "staff_code",
+    "staff_role",
+    "start_date",
+    "leaving_date",
+    "work_email",
+    "updated_at",
+)
+WRITTEN = (
+    "organisation",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "deactivated_at",
+    "admission_number",
+    "admission_date",
+    "year_group",
+    "registration_group",
+    "classes",
+    "consent",
+    "staff_code",
+    "staff_role",
+    "start_date",
+    "leaving_date",
+    "work_email",
+    "updated_at",
+)
+
+
+class ProvisioningError(Exception):
+    """A run that cannot go ahead (an unreadable file, a run in the wrong state)."""
+
+
+class _Stale(Exception):
+    """Another run changed an account this run planned to change: plan again."""
+
+
+@dataclass
+class Report:
+    """What a run did, or with dry_run or a hold, would do."""
+
+    created: int = 0
+    updated: int = 0
+    transferred_in: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    unchanged: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    name_changes: int = 0
+    held: str = ""
+    dry_run: bool = False
+    run_id: int | None = None
+    rows: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "transferred_in": self.transferred_in,
+            "deactivated": self.deactivated,
+            "reactivated": self.reactivated,
+            "unchanged": self.unchanged,
+            "refused": len(self.refused),
+            "held": 1 if self.held else 0,
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            **self.counts(),
+            "run": self.run_id,
+            "dry_run": self.dry_run,
+            "hold_reason": self.held,
+            "name_changes": self.name_changes,
+            "refused_rows": [
+                {"row": r.row, "reason": r.reason.value, "message": str(r.reason.label)} for r in self.refused
+            ],
+        }
+
+
+@dataclass
+class _Plan:
+    creates: list = field(default_factory=list)  # (kind, record, upn hash or None)
+    changes: dict[int, dict] = field(default_factory=dict)  # account id -> full new values of WRITTEN fields
+    loaded: dict[int, dict] = field(default_factory=dict)
+    updated: set[int] = field(default_factory=set)
+    transferred: set[int] = field(default_factory=set)
+    reactivated: set[int] = field(default_factory=set)
+    deactivated: set[int] = field(default_factory=set)
+    unchanged: int = 0
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)  # account -> MIS names that differ
+    names_match: set[int] = field(default_factory=set)
+    refused: list[Refusal] = field(default_factory=list)
+    active_before: int = 0
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _lock_school(organisation: Organisation) -> None:
+    """Serialise runs for one school until the transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, organisation.pk])
+    else:
+        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+
+
+def _values(qs, *extra) -> dict[int, dict]:
+    return {row["id"]: row for row in qs.values(*LOADED, *extra)}
+
+
+def _learner_fields(record, fields: set[str]) -> dict:
+    values = {"leaving_date": record.leaving_date}
+    for name in fields:
+        value = getattr(record, name)
+        values[name] = list(value) if name == "classes" else value
+    return values
+
+
+def _staff_fields(record, fields: set[str]) -> dict:
+    values = {"leaving_date": record.leaving_date}
+    for name in fields:
+        values[name] = getattr(record, name)
+    if record.email:
+        values["work_email"] = record.email
+    return values
+
+
+def _plan(organisation: Organisation, extract: Extract, today: date) -> _Plan:
+    """Compare the extract with what the school has; decide every change, write nothing."""
+    assessment = assess(extract, today)
+    plan = _Plan(refused=list(assessment.refused))
+    kinds = [k for k in (LEARNER, STAFF) if k in extract.kinds]
+    pending = NameChangeNotice.objects.filter(account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING)
+    local = _values(
+        Account.objects.filter(organisation=organisation, source=MIS, kind__in=kinds).annotate(
+            pending_notice=Exists(pending)
+        ),
+        "pending_notice",
+    )
+    plan.loaded.update(local)
+    plan.active_before = sum(1 for a in local.values() if a["status"] != DEACTIVATED)
+    now = timezone.now()
+
+    def change(account_id: int, **values):
+        current = plan.changes.get(account_id) or {
+            name: plan.loaded[account_id][name if name != "organisation" else "organisation_id"]
+            for name in WRITTEN
+            if name != "updated_at"
+        }
+        current.update(values)
+        current["updated_at"] = now
+        plan.changes[account_id] = current
+
+    def differs(account_id: int, values: dict) -> bool:
+        row = plan.loaded[account_id]
+        return any(row[k] != v for k, v in values.items())
+
+    def reactivate(account_id: int):
+        change(account_id, status=ACTIVE, status_reason="", status_changed_at=now, deactivated_at=None)
+        plan.reactivated.add(account_id)
+
+    def deactivate(account_id: int, **values):
+        change(
+            account_id,
+            status=DEACTIVATED,
+            status_reason=LEAVER,
+            status_changed_at=now,
+            deactivated_at=now,
+            **values,
+        )
+        plan.deactivated.add(account_id)
+
+    def compare_names(account_id: int, forename: str, surname: str):
+        row = plan.loaded[account_id]
+        if (row["legal_forename"].strip(), row["legal_surname"].strip()) != (
+            forename.strip(),
+            surname.strip(),
+        ):
+            plan.names[account_id] = (forename.strip(), surname.strip())
+        else:
+            plan.names_match.add(account_id)
+
+    def keep(account_id: int, values: dict, record_forename: str, record_surname: str, *, moved: bool):
+        """An account the extract lists: move it here, bring it back, or bring its MIS fields up to date."""
+        row = plan.loaded[account_id]
+        compare_names(account_id, record_forename, record_surname)
+        if moved:
+            change(account_id, organisation=organisation.pk, **values)
+            plan.transferred.add(account_id)
+            if row["status"] == DEACTIVATED and row["status_reason"] == LEAVER:
+                reactivate(account_id)
+            return
+        if row["status"] == DEACTIVATED:
+            if row["status_reason"] != LEAVER:
+                # deactivated by a person, not by the MIS: the MIS does not overrule them
+                plan.unchanged += 1
+                return
+            change(account_id, **values)
+            reactivate(account_id)
+        elif differs(account_id, values):
+            change(account_id, **values)
+            plan.updated.add(account_id)
+        else:
+            plan.unchanged += 1
+
+    # --- learners, matched by UPN hash anywhere in Wales
+    if LEARNER in extract.kinds:
+        by_hash = {a["upn_hash"]: i for i, a in local.items() if a["upn_hash"]}
+        hashes = {r.upn: upn_hash(r.upn) for r in (*assessment.learners, *assessment.learner_leavers)}
+        present = {hashes.get(u) or upn_hash(u) for u in assessment.learner_present}
+        wanted = [hashes[r.upn] for r in assessment.learners if hashes[r.upn] not in by_hash]
+        if wanted:
+            # anywhere in Wales: another school's learner moving here, or a UPN hash some other account holds
+            found = _values(Account.objects.filter(upn_hash__in=wanted))
+            plan.loaded.update(found)
+            by_hash.update({a["upn_hash"]: i for i, a in found.items()})
+        for r in assessment.learners:
+            h = hashes[r.upn]
+            values = _learner_fields(r, extract.learner_fields)
+            i = by_hash.get(h)
+            if i is None:
+                plan.creates.append((LEARNER, r, h))
+            elif plan.loaded[i]["kind"] != LEARNER:
+                plan.refused.append(Refusal(r.row, Reason.UPN_BELONGS_TO_STAFF, LEARNER))
+            else:
+                keep(
+                    i,
+                    values,
+                    r.forename,
+                    r.surname,
+                    moved=plan.loaded[i]["organisation_id"] != organisation.pk,
+                )
+        for r in assessment.learner_leavers:
+            i = by_hash.get(hashes[r.upn])
+            if i in local and local[i]["status"] != DEACTIVATED:
+                deactivate(i, leaving_date=r.leaving_date)
+        if extract.full:
+            for i, a in local.items():
+                if a["kind"] == LEARNER and a["status"] != DEACTIVATED and a["upn_hash"] not in present:
+                    deactivate(i)
+
+    # --- staff, matched by staff code at the school, or by work email at another school
+    if STAFF in extract.kinds:
+        by_code = {
+            a["staff_code"].upper(): i for i, a in local.items() if a["kind"] == STAFF and a["staff_code"]
+        }
+        codes = {s.staff_code for s in assessment.staff} | assessment.staff_present
+        # a staff code changed at the school: the same person (same work email) keeps the account
+        by_email = {
+            a["work_email"]: i
+            for i, a in local.items()
+            if a["kind"] == STAFF and a["work_email"] and a["staff_code"].upper() not in codes
+        }
+        wanted_emails = [
+            s.email
+            for s in assessment.staff
+            if s.staff_code not in by_code and s.email and s.email not in by_email
+        ]
+        if wanted_emails:
+            found = _values(
+                Account.objects.filter(kind=STAFF, source=MIS, work_email__in=wanted_emails).exclude(
+                    organisation=organisation
+                )
+            )
+            plan.loaded.update(found)
+            by_email.update({a["work_email"]: i for i, a in found.items()})
+        kept = set()
+        for s in assessment.staff:
+            values = _staff_fields(s, extract.staff_fields)
+            if s.staff_code in by_code:
+                keep(by_code[s.staff_code], values, s.forename, s.surname, moved=False)
+            elif s.email and s.email in by_email:
+                i = by_email.pop(s.email)
+                kept.add(i)
+                moved = plan.loaded[i]["organisation_id"] != organisation.pk
+                keep(i, values, s.forename, s.surname, moved=moved)
+            else:
+                plan.creates.append((STAFF, s, None))
+        for s in assessment.staff_leavers:
+            i = by_code.get(s.staff_code)
+            if i in local and local[i]["status"] != DEACTIVATED:
+                deactivate(i, leaving_date=s.leaving_date)
+        if extract.full:
+            for i, a in local.items():
+                if (
+                    a["kind"] == STAFF
+                    and i not in kept
+                    and a["status"] != DEACTIVATED
+                    and a["staff_code"].upper() not in assessment.staff_present
+                ):
+                    deactivate(i)
+    plan.refused.sort(key=lambda r: r.row)
+    return plan
+
+
+def _hold_reason(plan: _Plan, extract: Extract) -> str:
+    if extract.empty:
+        return ProvisioningRun.Hold.EMPTY
+    if extract.truncated:
+        return ProvisioningRun.Hold.TRUNCATED
+    share = settings.UMP_PROVISIONING_BRAKE
+    n = len(plan.deactivated)
+    if n >= BRAKE_MIN_ACCOUNTS and n > share * plan.active_before:
+        return ProvisioningRun.Hold.BRAKE
+    return ""
+
+
+# ---------------------------------------------------------------- applying
+
+
+def _new_account_rows(organisation: Organisation, plan: _Plan, extract: Extract, now) -> list[dict]:
+    # claim in a stable order so that concurrent runs at other schools rarely wait on each other's claims
+    plan.creates.sort(key=lambda c: username_base(c[1].forename, c[1].surname).lower())
+    pairs = [(record.forename.strip(), record.surname.strip()) for _kind, record, _h in plan.creates]
+    usernames = usernames_allocate_bulk(pairs)
+    rows = []
+    for (kind, record, h), username in zip(plan.creates, usernames, strict=True):
+        values = (
+            _learner_fields(record, extract.learner_fields)
+            if kind == LEARNER
+            else _staff_fields(record, extract.staff_fields)
+        )
+        rows.append(
+            {
+                "kind": kind,
+                "source": MIS,
+                "organisation_id": organisation.pk,
+                "legal_forename": record.forename.strip(),
+                "legal_surname": record.surname.strip(),
+                "display_name": display_name_for(kind, record.forename, record.surname),
+                "username": username,
+                "email": email_for(username),
+                "status": ACTIVE,
+                "upn_hash": h,
+                # unusable: the new account signs in with its sealed initial password; no argon2 hash per row
+                "password": "!" + secrets.token_urlsafe(24),
+                "created_at": now,
+                "updated_at": now,
+                "status_changed_at": now,
+                **values,
+            }
+        )
+    return rows
+
+
+_COPY_FIELDS = None
+
+
+def _copy_plan():
+    """Account's columns for COPY, with the value each takes when a new row does not give one."""
+    global _COPY_FIELDS
+    if _COPY_FIELDS is None:
+        fields = [f for f in Account._meta.concrete_fields if not f.primary_key]
+        plan = []
+        for f in fields:
+            callable_default = f.has_default() and callable(f.default)
+            default = (
+                None if callable_default else (f.get_default() if f.has_default() else None if f.null else "")
+            )
+            plan.append((f, default, callable_default, f.get_internal_type() == "JSONField"))
+        _COPY_FIELDS = plan
+    return _COPY_FIELDS
+
+
+def _insert_accounts(rows: list[dict]) -> dict[str, int]:
+    """Insert new accounts (COPY on PostgreSQL) and bind their claimed usernames; username -> id."""
+    if not rows:
+        return {}
+    plan = _copy_plan()
+    if connection.vendor != "postgresql":
+        defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_, _j in plan}
+        Account.objects.bulk_create([Account(**{**defaults, **row}) for row in rows], batch_size=1000)
+        ids = dict(
+            Account.objects.filter(username__in=[r["username"] for r in rows]).values_list("username", "id")
+        )
+        usernames_bind(list(Account.objects.filter(pk__in=ids.values())))
+        return ids
+    columns = ", ".join(connection.ops.quote_name(f.column) for f, _d, _c, _j in plan)
+    table = connection.ops.quote_name(Account._meta.db_table)
+    defaults = [
+        (f.attname, f.get_default() if callable_ else d, is_json) for f, d, callable_, is_json in plan
+    ]
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    (json.dumps(row[name]) if name in row else json.dumps(d)) if is_json else row.get(name, d)
+                    for name, d, is_json in defaults
+                ]
+            )
+    # one statement both points the claimed usernames at their accounts and returns the new ids
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # table names come from the models, the values are parameters
+            f"UPDATE {IssuedUsername._meta.db_table} AS iu SET account_id = a.id "  # noqa: S608
+            f"FROM {table} AS a WHERE a.username = ANY(%s) AND iu.username_lower = lower(a.username) "
+            "RETURNING a.username, a.id",
+            [[r["username"] for r in rows]],
+        )
+        return dict(cursor.fetchall())
+
+
+def _store_initial_passwords(kinds_ids: list[tuple[str, int]]) -> None:
+    from passwords.services import shown_passwords_store_bulk
+
+    items = [(pk, learner_password() if kind == LEARNER else random_password()) for kind, pk in kinds_ids]
+    shown_passwords_store_bulk(items=items)
+
+
+_SQL_TYPES = {
+    "ForeignKey": "bigint",
+    "CharField": "text",
+    "EmailField": "text",
+    "DateTimeField": "timestamptz",
+    "DateField": "date",
+    "BooleanField": "boolean",
+    "JSONField": "jsonb",
+}
+
+
+def _write_changes(organisation: Organisation, plan: _Plan) -> None:
+    """Write every changed account in one statement, only where nobody changed it since this run read it."""
+    if not plan.changes:
+        return
+    ids = list(plan.changes)
+    if connection.vendor != "postgresql":
+        current = dict(Account.objects.select_for_update().filter(pk__in=ids).values_list("id", "updated_at"))
+        if any(current.get(i) != plan.loaded[i]["updated_at"] for i in ids):
+            raise _Stale
+        objs = []
+        for i, values in plan.changes.items():
+            obj = Account(pk=i)
+            for name, value in values.items():
+                setattr(obj, "organisation_id" if name == "organisation" else name, value)
+            objs.append(obj)
+        Account.objects.bulk_update(objs, list(WRITTEN), batch_size=500)
+        return
+    fields = [Account._meta.get_field(name) for name in WRITTEN]
+    sets, casts, params = [], [], [ids, [plan.loaded[i]["updated_at"] for i in ids]]
+    for f in fields:
+        sql_type = _SQL_TYPES[f.get_internal_type()]
+        column = connection.ops.quote_name(f.column)
+        values = [plan.changes[i][f.name] for i in ids]
+        if sql_type == "jsonb":
+            values = [json.dumps(v) for v in values]
+            casts.append("%s::text[]")
+            sets.append(f"{column} = v.{column}::jsonb")
+        else:
+            casts.append(f"%s::{sql_type}[]")
+            sets.append(f"{column} = v.{column}")
+        params.append(values)
+    names = ", ".join(["id", "seen"] + [connection.ops.quote_name(f.column) for f in fields])
+    table = connection.ops.quote_name(Account._meta.db_table)
+    sql = (
+        # identifiers come from the model; every value is a parameter
+        f"UPDATE {table} AS a SET {', '.join(sets)} "  # noqa: S608
+        f"FROM unnest(%s::bigint[], %s::timestamptz[], {', '.join(casts)}) AS v({names}) "
+        "WHERE a.id = v.id AND a.updated_at = v.seen"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # a row another run changed after this one read it is skipped by the WHERE: plan again
+        if cursor.rowcount != len(ids):
+            raise _Stale
+
+
+def _write_notices(organisation: Organisation, plan: _Plan, run: ProvisioningRun | None) -> int:
+    if not plan.names and not any(plan.loaded[i].get("pending_notice", True) for i in plan.names_match):
+        return 0
+    # pending notices are few: those of this school, and of accounts moving here with a different name
+    pending = {
+        n.account_id: n
+        for n in NameChangeNotice.objects.filter(status=NameChangeNotice.Status.PENDING).filter(
+            Q(organisation=organisation) | Q(account_id__in=list(plan.names))
+        )
+    }
+    now = timezone.now()
+    new, changed = [], []
+    for account_id, (forename, surname) in plan.names.items():
+        notice = pending.get(account_id)
+        if notice is None:
+            new.append(
+                NameChangeNotice(
+                    account_id=account_id,
+                    organisation=organisation,
+                    run=run,
+                    mis_forename=forename,
+                    mis_surname=surname,
+                )
+            )
+        elif (notice.mis_forename, notice.mis_surname) != (
+            forename,
+            surname,
+        ) or notice.organisation_id != organisation.pk:
+            notice.mis_forename, notice.mis_surname, notice.organisation_id, notice.run = (
+                forename,
+                surname,
+                organisation.pk,
+                run,
+            )
+            changed.append(notice)
+    NameChangeNotice.objects.bulk_create(new)
+    NameChangeNotice.objects.bulk_update(changed, ["mis_forename", "mis_surname", "organisation", "run"])
+    cleared = [pending[i].pk for i in plan.names_match if i in pending]
+    if cleared:
+        NameChangeNotice.objects.filter(pk__in=cleared).update(
+            status=NameChangeNotice.Status.CLEARED, decided_at=now
+        )
+    return len(new) + len(changed)
+
+
+def _audit(organisation, actor, run, plan, created_ids):
+    details = {"run": run.pk if run else None}
+    for action, targets in (
+        ("provisioning.create", created_ids),
+        ("provisioning.transfer_in", plan.transferred),
+        ("provisioning.update", plan.updated),
+        ("provisioning.reactivate", plan.reactivated),
+        ("provisioning.deactivate", plan.deactivated),
+    ):
+        if targets:
+            audit_record(
+                actor=actor, action=action, targets=list(targets), organisation=organisation, details=details
+            )
+
+
+def extract_apply(
+    *,
+    organisation: Organisation,
+    extract: Extract,
+    actor=None,
+    run: ProvisioningRun | None = None,
+    dry_run: bool = False,
+    approve: bool = False,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Reconcile one school's accounts with an extract; hold it instead if the brake says so."""
+    today = today or timezone.localdate()
+    step = progress or (lambda _name: None)
+    for attempt in range(_RETRIES):
+        try:
+            return _apply_once(organisation, extract, actor, run, dry_run, approve, today, step)
+        except _Stale:
+            log.info("provisioning run for %s planned on stale rows; planning again", organisation.code)
+        except IntegrityError:
+            # a concurrent run in another school claimed the same UPN hash first: the next plan sees it
+            if attempt == _RETRIES - 1:
+                raise
+        except OperationalError as exc:
+            # two schools' runs claiming overlapping usernames can deadlock; PostgreSQL aborts one, which retries
+            if getattr(exc.__cause__, "sqlstate", "") not in ("40P01", "40001") or attempt == _RETRIES - 1:
+                raise
+            log.info("provisioning run for %s hit a deadlock; retrying", organisation.code)
+    raise ProvisioningError("accounts kept changing under this run")
+
+
+def _apply_once(organisation, extract, actor, run, dry_run, approve, today, step) -> Report:
+    with transaction.atomic():
+        if not dry_run:
+            _lock_school(organisation)
+        step("plan")
+        plan = _plan(organisation, extract, today)
+        report = Report(
+            created=len(plan.creates),
+            updated=len(plan.updated),
+            transferred_in=len(plan.transferred),
+            deactivated=len(plan.deactivated),
+            reactivated=len(plan.reactivated - plan.transferred),
+            unchanged=plan.unchanged,
+            refused=plan.refused,
+            name_changes=len(plan.names),
+            dry_run=dry_run,
+            run_id=run.pk if run else None,
+            rows=len(extract.learners) + len(extract.staff) + len(extract.refused),
+        )
+        report.held = "" if approve else _hold_reason(plan, extract)
+        if dry_run:
+            return report
+        now = timezone.now()
+        if not report.held:
+            step("create")
+            rows = _new_account_rows(organisation, plan, extract, now)
+            ids = _insert_accounts(rows)
+            created = [(row["kind"], ids[row["username"]]) for row in rows]
+            if created:
+                _store_initial_passwords(created)
+            step("update")
+            _write_changes(organisation, plan)
+            report.name_changes = _write_notices(organisation, plan, run)
+            _audit(organisation, actor, run, plan, [pk for _k, pk in created])
+        if run is not None:
+            _run_finish(run, report, plan.active_before, now)
+        step("done")
+        return report
+
+
+def _run_finish(run: ProvisioningRun, report: Report, active_before: int, now) -> None:
+    run.status = ProvisioningRun.Status.HELD if report.held else ProvisioningRun.Status.APPLIED
+    run.hold_reason = report.held
+    run.finished_at = now
+    run.active_before = active_before
+    run.rows = report.rows
+    for name in ("created", "updated", "transferred_in", "deactivated", "reactivated", "unchanged"):
+        setattr(run, name, getattr(report, name))
+    run.refused = len(report.refused)
+    run.refused_rows = [r.as_dict() for r in report.refused]
+    run.name_changes = report.name_changes
+    run.save()
+
+
+# ---------------------------------------------------------------- runs
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.UMP_UPLOAD_DIR)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def run_create(
+    *, organisation: Organisation, data: bytes, source: str, fmt: str = "auto", actor=None
+) -> ProvisioningRun:
+    """Keep an extract (readable only by the portal) and queue a run for it; the worker applies it."""
+    path = _upload_dir() / f"{organisation.code}-{uuid.uuid4().hex}.extract"
+    fd = path.open("xb")
+    path.chmod(0o600)
+    with fd:
+        fd.write(data)
+    run = ProvisioningRun.objects.create(
+        organisation=organisation,
+        source=source,
+        format=fmt,
+        file_path=str(path),
+        file_size=len(data),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if source == ProvisioningRun.Source.API:
+        from provisioning.tasks import apply_run
+
+        transaction.on_commit(lambda: apply_run.delay(run.pk))
+    return run
+
+
+def _delete_file(run: ProvisioningRun) -> None:
+    if run.file_path:
+        Path(run.file_path).unlink(missing_ok=True)
+        run.file_path = ""
+        run.save(update_fields=["file_path"])
+
+
+def run_apply(
+    *, run: ProvisioningRun, actor=None, approve: bool = False, progress=None, today: date | None = None
+) -> Report:
+    """Read a queued (or approved held) run's extract and apply it; the file is deleted unless the run is held."""
+    with transaction.atomic():
+        run = ProvisioningRun.objects.select_for_update().get(pk=run.pk)
+        allowed = {ProvisioningRun.Status.QUEUED, ProvisioningRun.Status.RUNNING}
+        if approve:
+            allowed = {ProvisioningRun.Status.HELD}
+        if run.status not in allowed:
+            raise ProvisioningError(f"run {run.pk} is {run.status}")
+        if run.status == ProvisioningRun.Status.RUNNING and run.started_at > timezone.now() - STALE_AFTER:
+            raise ProvisioningError(f"run {run.pk} is running")  # another worker has it
+        run.status = ProvisioningRun.Status.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    organisation = run.organisation
+    try:
+        extract = read_extract(Path(run.file_path), fmt=run.format, school_code=organisation.code)
+    except (ExtractError, OSError) as exc:
+        run.status = ProvisioningRun.Status.FAILED
+        run.error_code = exc.problem.value if isinstance(exc, ExtractError) else "missing_file"
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error_code", "finished_at"])
+        _delete_file(run)
+        audit_record(
+            actor=actor,
+            action="provisioning.run_failed",
+            organisation=organisation,
+            outcome="failure",
+            details={"run": run.pk, "error": run.error_code},
+        )
+        return Report(run_id=run.pk)
+    run.full = extract.full
+    if approve:
+        run.decided_by = actor if getattr(actor, "pk", None) else None
+        run.decided_at = timezone.now()
+    try:
+        report = extract_apply(
+            organisation=organisation,
+            extract=extract,
+            actor=actor,
+            run=run,
+            approve=approve,
+            progress=progress,
+            today=today,
+        )
+    except Exception:
+        # nothing was applied (one transaction); the school's next extract converges
+        ProvisioningRun.objects.filter(pk=run.pk).update(
+            status=ProvisioningRun.Status.FAILED, error_code="error", finished_at=timezone.now()
+        )
+        _delete_file(run)
+        raise
+    if not report.held:
+        _delete_file(run)
+    audit_record(
+        actor=actor,
+        action="provisioning.run_approve" if approve else "provisioning.run",
+        organisation=organisation,
+        details={"run": run.pk, **report.counts()},
+    )
+    return report
+
+
+def run_approve(*, run: ProvisioningRun, actor) -> Report:
+    """Apply a held run as it stands now (re-planned against today's accounts)."""
+    return run_apply(run=run, actor=actor, approve=True)
+
+
+@transaction.atomic
+def run_reject(*, run: ProvisioningRun, actor) -> ProvisioningRun:
+    """Discard a held run and its extract; nothing is applied."""
+    run = ProvisioningRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != ProvisioningRun.Status.HELD:
+        raise ProvisioningError(f"run {run.pk} is {run.status}")
+    run.status = ProvisioningRun.Status.REJECTED
+    run.decided_by = actor
+    run.decided_at = timezone.now()
+    run.save(update_fields=["status", "decided_by", "decided_at"])
+    _delete_file(run)
+    audit_record(
+        actor=actor, action="provisioning.run_reject", organisation=run.organisation, details={"run": run.pk}
+    )
+    return run
+
+
+def runs_apply_queued() -> list[int]:
+    """Apply every queued run (and any a killed worker left running) oldest first; returns their ids."""
+    stale = timezone.now() - STALE_AFTER
+    ids = list(
+        ProvisioningRun.objects.filter(status=ProvisioningRun.Status.QUEUED)
+        .union(ProvisioningRun.objects.filter(status=ProvisioningRun.Status.RUNNING, started_at__lt=stale))
+        .values_list("id", flat=True)
+    )
+    done = []
+    for run in ProvisioningRun.objects.filter(pk__in=ids).order_by("created_at", "id"):
+        try:
+            run_apply(run=run)
+        except ProvisioningError:
+            continue  # another worker took it
+        done.append(run.pk)
+    return done
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def _token_hash(raw: str) -> str:
+    return keyed_hash("provisioning-token:" + raw)
+
+
+@transaction.atomic
+def token_issue(*, organisation: Organisation, actor=None) -> str:
+    """Issue (or rotate) a school's Provisioning Client token; the raw token is returned once, never stored."""
+    raw = f"ump_{organisation.code}_{secrets.token_urlsafe(32)}"
+    SchoolToken.objects.update_or_create(
+        organisation=organisation,
+        defaults={
+            "token_hash": _token_hash(raw),
+            "created_at": timezone.now(),
+            "revoked_at": None,
+            "last_used_at": None,
+        },
+    )
+    audit_record(actor=actor, action="provisioning.token_issue", organisation=organisation)
+    return raw
+
+
+@transaction.atomic
+def token_revoke(*, organisation: Organisation, actor=None) -> bool:
+    """Revoke a school's token; the client can no longer upload until a new one is issued."""
+    n = SchoolToken.objects.filter(organisation=organisation, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if n:
+        audit_record(actor=actor, action="provisioning.token_revoke", organisation=organisation)
+    return bool(n)
+
+
+def token_authenticate(raw: str) -> Organisation | None:
+    """The school a live token belongs to, or None."""
+    if not raw:
+        return None
+    token = (
+        SchoolToken.objects.select_related("organisation")
+        .filter(token_hash=_token_hash(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    SchoolToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.organisation
+
+
+# ---------------------------------------------------------------- name-change notices
+
+
+@transaction.atomic
+def notice_decide(*, notice: NameChangeNotice, actor, accept: bool) -> NameChangeNotice:
+    """Accept (the legal and display names follow the MIS; the username stays) or dismiss a notice."""
+    notice = NameChangeNotice.objects.select_for_update().select_related("account").get(pk=notice.pk)
+    if notice.status != NameChangeNotice.Status.PENDING:
+        raise ProvisioningError(_("This notice has already been dealt with."))
+    account = notice.account
+    if accept:
+        account.legal_forename = notice.mis_forename
+        account.legal_surname = notice.mis_surname
+        account.display_name = display_name_for(account.kind, notice.mis_forename, notice.mis_surname)
+        account.full_clean(exclude=["password"])
+        account.save(update_fields=["legal_forename", "legal_surname", "display_name", "updated_at"])
+    notice.status = NameChangeNotice.Status.ACCEPTED if accept else NameChangeNotice.Status.DISMISSED
+    notice.decided_at = timezone.now()
+    notice.decided_by = actor
+    notice.save(update_fields=["status", "decided_at", "decided_by"])
+    audit_record(
+        actor=actor,
+        action="provisioning.name_change_accept" if accept else "provisioning.name_change_dismiss",
+        targets=[account],
+        organisation=notice.organisation,
+    )
+    return notice

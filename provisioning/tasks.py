@@ -1,0 +1,25 @@
+"""Celery tasks: apply one queued run, and the hourly sweep of queued runs."""
+
+from celery import shared_task
+
+from provisioning.models import ProvisioningRun
+from provisioning.services import ProvisioningError, run_apply, runs_apply_queued
+
+
+@shared_task(acks_late=True, soft_time_limit=30 * 60, time_limit=35 * 60)
+def apply_run(run_id: int) -> dict:
+    """Apply the queued run with this id (a no-op if another worker already took it)."""
+    run = ProvisioningRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return {"run": run_id, "status": "missing"}
+    try:
+        report = run_apply(run=run)
+    except ProvisioningError:
+        return {"run": run_id, "status": "skipped"}
+    return {"run": run_id, **report.counts()}
+
+
+@shared_task(acks_late=True, soft_time_limit=55 * 60, time_limit=60 * 60)
+def apply_queued_runs() -> list[int]:
+    """Hourly: apply every queued extract, and any a killed worker left half-done."""
+    return runs_apply_queued()

@@ -1,0 +1,253 @@
+"""The Provisioning page for Digital Champions and Hwb administrators, and the Provisioning Client's API."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.permissions import Action, Scope, require
+from accounts.services import audit_record
+from provisioning.models import ProvisioningRun
+from provisioning.readers import Problem
+from provisioning.records import Reason
+from provisioning.selectors import chart_series, notices_pending, provisioning_schools, runs_visible
+from provisioning.services import (
+    ProvisioningError,
+    notice_decide,
+    run_approve,
+    run_create,
+    run_reject,
+    token_authenticate,
+)
+
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+RECENT = 20
+
+
+def _schools_or_403(user):
+    schools = provisioning_schools(user)
+    if not schools.exists():
+        raise PermissionDenied
+    return schools
+
+
+def _refused_rows(run):
+    rows = []
+    for item in run.refused_rows:
+        try:
+            message = Reason(item["reason"]).label
+        except ValueError:
+            message = item["reason"]
+        rows.append({**item, "message": message})
+    return rows
+
+
+@require_GET
+@login_required
+def page(request):
+    """Recent runs with counts, held runs to decide, pending name-change notices, a chart."""
+    schools = _schools_or_403(request.user)
+    school = None
+    code = request.GET.get("school", "")
+    if code:
+        school = get_object_or_404(schools, code=code)
+    elif schools.count() == 1:
+        school = schools.first()
+    runs = runs_visible(request.user)
+    if school is not None:
+        require(request.user, Action.MANAGE_PROVISIONING, Scope(school))
+        runs = runs.filter(organisation=school)
+    recent = list(runs[:RECENT])
+    held = list(runs.filter(status=ProvisioningRun.Status.HELD)[:RECENT])
+    notices = list(notices_pending(request.user, school)[:100])
+    return render(
+        request,
+        "provisioning/page.html",
+        {
+            "schools": schools if schools.count() > 1 else None,
+            "school": school,
+            "runs": recent,
+            "held": held,
+            "notices": notices,
+            "chart": chart_series([r for r in recent if r.status == ProvisioningRun.Status.APPLIED][:10]),
+        },
+    )
+
+
+def _visible_run(request, pk):
+    _schools_or_403(request.user)
+    return get_object_or_404(runs_visible(request.user), pk=pk)
+
+
+@require_GET
+@login_required
+def run_detail(request, pk):
+    run = _visible_run(request, pk)
+    return render(request, "provisioning/run_detail.html", {"run": run, "refused_rows": _refused_rows(run)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_approve_view(request, pk):
+    """Confirm, then apply a held run."""
+    run = _visible_run(request, pk)
+    require(request.user, Action.MANAGE_PROVISIONING, Scope(run.organisation))
+    if run.status != ProvisioningRun.Status.HELD:
+        messages.error(request, _("This run is no longer waiting for approval."))
+        return redirect("provisioning:run_detail", pk=run.pk)
+    if request.method == "POST":
+        try:
+            run_approve(run=run, actor=request.user)
+        except ProvisioningError:
+            messages.error(request, _("This run is no longer waiting for approval."))
+        else:
+            messages.success(request, _("The run was approved and applied."))
+        return redirect("provisioning:run_detail", pk=run.pk)
+    return render(request, "provisioning/confirm.html", {"run": run, "approve": True})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_reject_view(request, pk):
+    """Confirm, then discard a held run."""
+    run = _visible_run(request, pk)
+    require(request.user, Action.MANAGE_PROVISIONING, Scope(run.organisation))
+    if run.status != ProvisioningRun.Status.HELD:
+        messages.error(request, _("This run is no longer waiting for approval."))
+        return redirect("provisioning:run_detail", pk=run.pk)
+    if request.method == "POST":
+        try:
+            run_reject(run=run, actor=request.user)
+        except ProvisioningError:
+            messages.error(request, _("This run is no longer waiting for approval."))
+        else:
+            messages.success(request, _("The run was rejected. Nothing was changed."))
+        return redirect("provisioning:run_detail", pk=run.pk)
+    return render(request, "provisioning/confirm.html", {"run": run, "approve": False})
+
+
+def _visible_notice(request, pk):
+    _schools_or_403(request.user)
+    notice = get_object_or_404(notices_pending(request.user), pk=pk)
+    require(request.user, Action.MANAGE_PROVISIONING, Scope(notice.organisation))
+    return notice
+
+
+@require_POST
+@login_required
+def notice_accept(request, pk):
+    notice = _visible_notice(request, pk)
+    notice_decide(notice=notice, actor=request.user, accept=True)
+    messages.success(request, _("The legal names now match the MIS. The username is unchanged."))
+    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+
+
+@require_POST
+@login_required
+def notice_dismiss(request, pk):
+    notice = _visible_notice(request, pk)
+    notice_decide(notice=notice, actor=request.user, accept=False)
+    messages.success(request, _("The notice was dismissed."))
+    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+
+
+# ---------------------------------------------------------------- API
+
+
+def _bearer(request):
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token_authenticate(token.strip())
+
+
+def _unauthorised(request):
+    audit_record(
+        actor=None,
+        action="provisioning.api_denied",
+        request=request,
+        outcome="denied",
+        details={"path": request.path},
+    )
+    response = JsonResponse({"error": "invalid_token"}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="ump", error="invalid_token"'
+    return response
+
+
+def _run_json(request, run):
+    data = {
+        "run": run.pk,
+        "school": run.organisation.code,
+        "status": run.status,
+        "hold_reason": run.hold_reason,
+        **run.counts,
+        "refused_rows": [
+            {"row": r["row"], "reason": r["reason"], "message": str(r["message"])} for r in _refused_rows(run)
+        ],
+        "status_url": request.build_absolute_uri(reverse("provisioning:api_run", args=[run.pk])),
+    }
+    if run.error_code:
+        data["error"] = run.error_code
+        data["error_message"] = str(run.error_message)
+    return data
+
+
+@csrf_exempt  # a bearer token, never a cookie: there is no session to forge
+@require_POST
+def api_extract_upload(request):
+    """Queue an extract for the token's school; the response gives the run and where to read its status."""
+    school = _bearer(request)
+    if school is None:
+        return _unauthorised(request)
+    fmt = request.GET.get("format", "auto")
+    if fmt not in ("auto", "mis-csv", "oneroster"):
+        return JsonResponse({"error": "bad_format"}, status=400)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_UPLOAD_BYTES:
+        return JsonResponse({"error": Problem.ZIP_TOO_LARGE.value}, status=413)
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            return JsonResponse({"error": "no_file"}, status=400)
+        data = b"".join(upload.chunks())
+    else:
+        # read the stream, not request.body, so the in-memory limit for form posts does not apply
+        chunks, size = [], 0
+        while chunk := request.read(1024 * 1024):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                return JsonResponse({"error": Problem.ZIP_TOO_LARGE.value}, status=413)
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    if not data:
+        return JsonResponse({"error": "empty"}, status=400)
+    run = run_create(organisation=school, data=data, source=ProvisioningRun.Source.API, fmt=fmt)
+    audit_record(
+        actor=None,
+        action="provisioning.upload",
+        organisation=school,
+        request=request,
+        details={"run": run.pk, "bytes": len(data)},
+    )
+    return JsonResponse(_run_json(request, run), status=202)
+
+
+@require_GET
+def api_run_status(request, pk):
+    """A run's status and report, for the school whose token asks."""
+    school = _bearer(request)
+    if school is None:
+        return _unauthorised(request)
+    run = ProvisioningRun.objects.filter(organisation=school, pk=pk).select_related("organisation").first()
+    if run is None:
+        raise Http404
+    return JsonResponse(_run_json(request, run), json_dumps_params={"ensure_ascii": False})

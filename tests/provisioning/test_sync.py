@@ -1,0 +1,424 @@
+"""The sync: create, update, leave, return, move, rename notices, the brake, idempotence, atomicity."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import Account, AuditEvent, IssuedUsername
+from accounts.sealing import upn_hash
+from provisioning import services
+from provisioning.models import NameChangeNotice, ProvisioningRun
+from provisioning.readers import read_extract
+from provisioning.records import Reason
+from provisioning.services import extract_apply, run_apply, run_approve, run_create, run_reject
+from tests.factories import learner
+from tests.factories import staff as staff_account
+
+from .conftest import TODAY
+from .extracts import oneroster_zip, pupil, pupils_csv, staff, staff_csv, upn
+
+pytestmark = pytest.mark.django_db
+
+
+def apply(org, data, **kw):
+    return extract_apply(
+        organisation=org, extract=read_extract(data, school_code=org.code), today=TODAY, **kw
+    )
+
+
+def mis_learners(org):
+    return Account.objects.filter(organisation=org, kind=Account.Kind.LEARNER, source=Account.Source.MIS)
+
+
+class CreateTests:
+    def test_it_creates_learners_with_usernames_and_no_upn(self, wales):
+        report = apply(
+            wales.secondary, pupils_csv([pupil(1, "Ap Iorwerth", "Llŷr"), pupil(2, "Ŵyn", "Siôn")])
+        )
+        assert report.created == 2 and not report.refused
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.username, a.display_name, a.email) == ("ApIorwerthL", "Llŷr A", "apiorwerthl@hwbcymru.net")
+        assert (a.kind, a.source, a.status, a.year_group, a.registration_group) == (
+            "learner",
+            "mis",
+            "active",
+            "7",
+            "7A",
+        )
+        assert a.classes == ["7A/Ma1", "7A/Cy1"]
+        assert not a.has_usable_password()
+        assert Account.objects.get(upn_hash=upn_hash(upn(2))).username == "WynS"
+        assert IssuedUsername.objects.get(username_lower="apiorwerthl").account_id == a.pk
+
+    def test_the_upn_is_stored_nowhere(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(1), pupil(2, upn_value="A801200005001")]))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT row_to_json(a)::text FROM accounts_account a")
+            rows = " ".join(r[0] for r in cursor.fetchall())
+            cursor.execute("SELECT row_to_json(e)::text FROM accounts_auditevent e")
+            rows += " ".join(r[0] for r in cursor.fetchall())
+        assert upn(1) not in rows and "A801200005001" not in rows
+
+    def test_colliding_names_get_numbered_usernames(self, wales):
+        apply(
+            wales.secondary,
+            pupils_csv([pupil(1, "Jones", "Dafydd"), pupil(2, "Jones", "Dewi"), pupil(3, "Jônes", "Dai")]),
+        )
+        names = sorted(mis_learners(wales.secondary).values_list("username", flat=True))
+        assert names == ["JonesD", "JonesD2", "JonesD3"]
+
+    def test_new_accounts_get_a_sealed_initial_password(self, wales):
+        from accounts.sealing import unseal
+        from passwords.models import ShownPassword
+
+        apply(wales.secondary, pupils_csv([pupil(1)]))
+        apply(wales.secondary, staff_csv([staff("NEW", "Lloyd", "Nia")]))
+        a = mis_learners(wales.secondary).get()
+        learner_pw = unseal(ShownPassword.objects.get(account=a).sealed)
+        assert learner_pw[0].isupper() and learner_pw[-2:].isdigit() and len(learner_pw) >= 8
+        s = Account.objects.get(staff_code="NEW")
+        assert len(unseal(ShownPassword.objects.get(account=s).sealed)) >= 10
+
+    def test_refused_rows_are_reported_and_not_created(self, wales):
+        report = apply(wales.secondary, pupils_csv([pupil(1, upn_value="X00180001701A"), pupil(2, adno="")]))
+        assert [(r.row, r.reason) for r in report.refused] == [
+            (2, Reason.UPN_TEMPORARY),
+            (3, Reason.MISSING_ADMISSION_NUMBER),
+        ]
+        assert not mis_learners(wales.secondary).exists()
+
+    def test_a_dry_run_writes_nothing(self, wales):
+        report = apply(wales.secondary, pupils_csv([pupil(1)]), dry_run=True)
+        assert report.created == 1
+        assert not Account.objects.filter(upn_hash__isnull=False).exists()
+        assert not IssuedUsername.objects.filter(account__isnull=True).exists()
+
+
+class ConvergenceTests:
+    def test_the_same_extract_twice_changes_nothing_the_second_time(self, wales):
+        data = pupils_csv([pupil(n) for n in range(1, 6)])
+        apply(wales.secondary, data)
+        before = list(mis_learners(wales.secondary).values_list("id", "updated_at"))
+        events = AuditEvent.objects.count()
+        report = apply(wales.secondary, data)
+        assert report.counts() == {
+            "created": 0,
+            "updated": 0,
+            "transferred_in": 0,
+            "deactivated": 0,
+            "reactivated": 0,
+            "unchanged": 5,
+            "refused": 0,
+            "held": 0,
+        }
+        assert list(mis_learners(wales.secondary).values_list("id", "updated_at")) == before
+        assert AuditEvent.objects.count() == events
+
+    def test_mis_fields_are_updated(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(1), pupil(2)]))
+        report = apply(
+            wales.secondary, pupils_csv([pupil(1, year="Year 8", reg="8A", classes="8A/Ma1"), pupil(2)])
+        )
+        assert (report.updated, report.unchanged) == (1, 1)
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.year_group, a.registration_group, a.classes) == ("8", "8A", ["8A/Ma1"])
+
+    def test_the_number_of_queries_does_not_grow_with_the_extract(self, wales, django_assert_max_num_queries):
+        from django.db import connection as conn
+        from django.test.utils import CaptureQueriesContext
+
+        counts = []
+        for size, offset in ((5, 0), (150, 100)):
+            with CaptureQueriesContext(conn) as ctx:
+                apply(wales.secondary, pupils_csv([pupil(offset + n) for n in range(1, size + 1)]))
+            counts.append(len(ctx.captured_queries))
+        assert counts[1] <= counts[0] + 4, counts
+
+
+class LeaverTests:
+    def test_a_passed_leaving_date_deactivates(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(n) for n in range(1, 11)]))
+        report = apply(
+            wales.secondary, pupils_csv([pupil(1, leaving="31/10/2026")] + [pupil(n) for n in range(2, 11)])
+        )
+        assert report.deactivated == 1
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.status, a.status_reason, str(a.leaving_date)) == ("deactivated", "leaver", "2026-10-31")
+
+    def test_absent_from_a_full_extract_deactivates_and_returning_reactivates(self, wales):
+        rows = [pupil(n) for n in range(1, 21)]
+        apply(wales.secondary, pupils_csv(rows))
+        report = apply(wales.secondary, pupils_csv(rows[1:]))
+        assert report.deactivated == 1
+        report = apply(wales.secondary, pupils_csv(rows))
+        assert (report.reactivated, report.deactivated) == (1, 0)
+        assert Account.objects.get(upn_hash=upn_hash(upn(1))).status == "active"
+
+    def test_an_account_deactivated_by_a_person_is_not_reactivated(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(1)]))
+        Account.objects.filter(upn_hash=upn_hash(upn(1))).update(status="deactivated", status_reason="manual")
+        report = apply(wales.secondary, pupils_csv([pupil(1)]))
+        assert report.reactivated == 0 and report.unchanged == 1
+
+    def test_non_mis_and_manual_accounts_are_left_alone(self, wales, governor):
+        apply(wales.secondary, pupils_csv([pupil(1)]))
+        apply(wales.secondary, pupils_csv([pupil(2)]))
+        governor.refresh_from_db()
+        assert governor.status == "active"
+
+
+class TransferTests:
+    def test_a_learner_moving_school_keeps_the_same_account(self, wales):
+        apply(wales.other_school, pupils_csv([pupil(1, "Parry", "Siân"), pupil(2)]))
+        moved = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        report = apply(wales.secondary, pupils_csv([pupil(1, "Parry", "Siân", adno="999", reg="10C")]))
+        assert report.transferred_in == 1 and report.created == 0
+        after = Account.objects.get(pk=moved.pk)
+        assert (after.organisation_id, after.username, after.email) == (
+            wales.secondary.pk,
+            moved.username,
+            moved.email,
+        )
+        assert (after.admission_number, after.registration_group) == ("999", "10C")
+        # the old school's next full run does not touch it
+        report = apply(wales.other_school, pupils_csv([pupil(2)]))
+        assert report.deactivated == 0
+        assert Account.objects.get(pk=moved.pk).status == "active"
+
+    def test_a_leaver_joining_another_school_is_reactivated_there(self, wales):
+        apply(wales.other_school, pupils_csv([pupil(1)]))
+        apply(wales.other_school, pupils_csv([pupil(1, leaving="20/07/2026")]))
+        report = apply(wales.secondary, pupils_csv([pupil(1)]))
+        assert (report.transferred_in, report.reactivated) == (1, 0)
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.organisation_id, a.status, a.leaving_date) == (wales.secondary.pk, "active", None)
+
+    def test_a_new_upn_is_a_new_account(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(1, "Jones", "Elin")]))
+        apply(wales.secondary, pupils_csv([pupil(2, "Jones", "Elin")]))
+        assert mis_learners(wales.secondary).count() == 2
+
+    def test_a_staff_member_moving_school_keeps_the_account(self, wales):
+        data = b"Surname,Forename,Staff Code,Email\r\nMorgan,Rhys,RMO,rhys.morgan@example.org\r\n"
+        apply(wales.other_school, data)
+        before = Account.objects.get(kind="staff", staff_code="RMO")
+        report = apply(
+            wales.secondary,
+            b"Surname,Forename,Staff Code,Email\r\nMorgan,Rhys,MOR,Rhys.Morgan@example.org\r\n",
+        )
+        assert report.transferred_in == 1
+        after = Account.objects.get(pk=before.pk)
+        assert (after.organisation_id, after.staff_code, after.username) == (
+            wales.secondary.pk,
+            "MOR",
+            before.username,
+        )
+
+    def test_a_staff_code_changed_at_the_school_keeps_the_account(self, wales):
+        header = b"Surname,Forename,Staff Code,Email\r\n"
+        apply(wales.other_school, header + b"Morgan,Rhys,RMO,rhys.morgan@example.org\r\n")
+        before = Account.objects.get(kind="staff", staff_code="RMO")
+        report = apply(wales.other_school, header + b"Morgan,Rhys,RM2,rhys.morgan@example.org\r\n")
+        assert (report.created, report.deactivated, report.updated) == (0, 0, 1)
+        assert Account.objects.get(pk=before.pk).staff_code == "RM2"
+
+
+class NameChangeTests:
+    def test_a_legal_name_change_raises_a_notice_and_renames_nothing(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(1, "Jones", "Elin")]))
+        report = apply(wales.secondary, pupils_csv([pupil(1, "Pritchard", "Elin")]))
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.legal_surname, a.username) == ("Jones", "JonesE")
+        assert report.name_changes == 1
+        notice = NameChangeNotice.objects.get(account=a)
+        assert (notice.status, notice.mis_surname) == ("pending", "Pritchard")
+        apply(wales.secondary, pupils_csv([pupil(1, "Pritchard", "Elin")]))
+        assert NameChangeNotice.objects.filter(account=a).count() == 1
+
+    def test_the_notice_clears_when_the_mis_matches_again(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(1, "Jones", "Elin")]))
+        apply(wales.secondary, pupils_csv([pupil(1, "Pritchard", "Elin")]))
+        apply(wales.secondary, pupils_csv([pupil(1, "Jones", "Elin")]))
+        assert NameChangeNotice.objects.get().status == "cleared"
+
+    def test_accepting_a_notice_changes_names_but_not_the_username(self, wales, digital_champion):
+        apply(wales.secondary, pupils_csv([pupil(1, "Jones", "Elin")]))
+        apply(wales.secondary, pupils_csv([pupil(1, "Pritchard", "Elin")]))
+        services.notice_decide(notice=NameChangeNotice.objects.get(), actor=digital_champion, accept=True)
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.legal_surname, a.display_name, a.username) == ("Pritchard", "Elin P", "JonesE")
+
+
+class BrakeTests:
+    def test_a_run_deactivating_too_many_is_held_and_changes_nothing(self, wales):
+        rows = [pupil(n) for n in range(1, 31)]
+        apply(wales.secondary, pupils_csv(rows))
+        run = run_create(
+            organisation=wales.secondary, data=pupils_csv(rows[:20] + [pupil(99)]), source="command"
+        )
+        report = run_apply(run=run, today=TODAY)
+        assert report.held == "brake" and report.deactivated == 10
+        run.refresh_from_db()
+        assert run.status == "held" and run.file_path
+        assert mis_learners(wales.secondary).filter(status="active").count() == 30
+        assert not Account.objects.filter(upn_hash=upn_hash(upn(99))).exists()
+
+    def test_an_approved_held_run_is_applied_and_its_file_deleted(self, wales, digital_champion):
+        rows = [pupil(n) for n in range(1, 31)]
+        apply(wales.secondary, pupils_csv(rows))
+        run = run_create(organisation=wales.secondary, data=pupils_csv(rows[:20]), source="command")
+        run_apply(run=run, today=TODAY)
+        run.refresh_from_db()
+        path = run.file_path
+        report = run_approve(run=run, actor=digital_champion)
+        assert report.deactivated == 10 and not report.held
+        run.refresh_from_db()
+        assert (run.status, run.file_path, run.decided_by_id) == ("applied", "", digital_champion.pk)
+        from pathlib import Path
+
+        assert not Path(path).exists()
+
+    def test_a_rejected_held_run_changes_nothing(self, wales, digital_champion):
+        apply(wales.secondary, pupils_csv([pupil(n) for n in range(1, 31)]))
+        run = run_create(organisation=wales.secondary, data=pupils_csv([]), source="command")
+        assert run_apply(run=run, today=TODAY).held == "empty"
+        run_reject(run=run, actor=digital_champion)
+        run.refresh_from_db()
+        assert run.status == "rejected" and not run.file_path
+        assert mis_learners(wales.secondary).filter(status="active").count() == 30
+
+    def test_an_extract_cut_short_is_held(self, wales):
+        data = pupils_csv([pupil(n) for n in range(1, 6)])
+        report = apply(wales.secondary, data[:-25])
+        assert report.held == "truncated"
+        assert not mis_learners(wales.secondary).exists()
+
+    def test_a_few_leavers_at_a_small_school_are_not_held(self, wales):
+        apply(wales.primary, pupils_csv([pupil(n, est=2001) for n in range(1, 11)]))
+        report = apply(wales.primary, pupils_csv([pupil(n, est=2001) for n in range(3, 11)]))
+        assert not report.held and report.deactivated == 2
+
+
+class RunTests:
+    def test_a_malformed_file_fails_with_a_clear_error_and_changes_nothing(self, wales):
+        run = run_create(organisation=wales.secondary, data=b"Name,Email\nx,y\n", source="command")
+        run_apply(run=run)
+        run.refresh_from_db()
+        assert (run.status, run.error_code, run.file_path) == ("failed", "unknown_headers", "")
+        assert "Legal Surname" in str(run.error_message)
+        assert not mis_learners(wales.secondary).exists()
+
+    def test_a_run_records_counts_and_refused_rows_but_no_upn(self, wales):
+        run = run_create(
+            organisation=wales.secondary,
+            data=pupils_csv([pupil(1), pupil(2, upn_value="A801200005001")]),
+            source="api",
+        )
+        run.refresh_from_db()
+        run_apply(run=run) if run.status == "queued" else None
+        run.refresh_from_db()
+        assert (run.status, run.created, run.refused) == ("applied", 1, 1)
+        assert run.refused_rows == [{"row": 3, "reason": "upn_check_letter", "kind": "learner"}]
+        assert "A801200005001" not in str(ProvisioningRun.objects.values().get())
+
+    def test_oneroster_provisions_learners_and_staff(self, wales):
+        data = oneroster_zip(learners=[{"n": 1}, {"n": 2}], teachers=[{"code": "rmo"}])
+        report = apply(wales.secondary, data)
+        # the fixtures' MIS staff at the school are absent from the full extract
+        assert report.created == 3
+
+    def test_a_kill_mid_run_leaves_nothing_half_made(self, wales, monkeypatch):
+        def boom(*args, **kwargs):
+            raise RuntimeError("worker killed")
+
+        monkeypatch.setattr(services, "_write_changes", boom)
+        with pytest.raises(RuntimeError):
+            apply(wales.secondary, pupils_csv([pupil(1), pupil(2)]))
+        assert not Account.objects.filter(upn_hash__isnull=False).exists()
+        assert not IssuedUsername.objects.filter(username_lower__startswith="jones").exists()
+        monkeypatch.undo()
+        assert apply(wales.secondary, pupils_csv([pupil(1), pupil(2)])).created == 2
+
+
+@pytest.mark.django_db(transaction=True)
+class ConcurrencyTests:
+    def test_two_runs_for_one_school_never_overlap(self, wales):
+        data = pupils_csv([pupil(n) for n in range(1, 41)])
+        reports, errors = [], []
+        barrier = threading.Barrier(2)
+
+        def worker():
+            try:
+                barrier.wait()
+                reports.append(apply(wales.secondary, data))
+            except Exception as exc:  # noqa: BLE001 - surfaced below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert sorted(r.created for r in reports) == [0, 40]
+        assert mis_learners(wales.secondary).count() == 40
+
+    def test_two_schools_claiming_one_new_upn_make_one_account(self, wales):
+        reports, errors = [], []
+        barrier = threading.Barrier(2)
+
+        def worker(org):
+            try:
+                barrier.wait()
+                reports.append(apply(org, pupils_csv([pupil(1)])))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, args=(o,)) for o in (wales.secondary, wales.other_school)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert Account.objects.filter(upn_hash=upn_hash(upn(1))).count() == 1
+        assert sorted(r.created + r.transferred_in for r in reports) == [1, 1]
+
+
+def test_staff_export_creates_staff_and_deactivates_the_absent(wales, teacher):
+    teacher.staff_code = "HPR"
+    teacher.save()
+    report = apply(
+        wales.secondary, staff_csv([staff("HPR", "Pritchard", "Huw"), staff("NEW", "Lloyd", "Nia")])
+    )
+    assert (report.created, report.updated) == (1, 1)  # the fixture's role and start date follow the MIS
+    assert Account.objects.get(staff_code="NEW").username == "LloydN"
+    staff_account(wales.secondary, staff_code="OLD")
+    report = apply(
+        wales.secondary, staff_csv([staff("HPR", "Pritchard", "Huw"), staff("NEW", "Lloyd", "Nia")])
+    )
+    assert report.deactivated == 1
+    _ = learner
+
+
+def test_a_row_changed_after_planning_makes_the_run_plan_again(wales, monkeypatch):
+    from django.utils import timezone
+
+    apply(wales.secondary, pupils_csv([pupil(1)]))
+    real, calls = services._plan, []
+
+    def plan_then_someone_else_writes(*args, **kwargs):
+        plan = real(*args, **kwargs)
+        if not calls:
+            Account.objects.filter(upn_hash=upn_hash(upn(1))).update(updated_at=timezone.now())
+        calls.append(plan)
+        return plan
+
+    monkeypatch.setattr(services, "_plan", plan_then_someone_else_writes)
+    report = apply(wales.secondary, pupils_csv([pupil(1, year="Year 8")]))
+    assert len(calls) == 2 and report.updated == 1
+    assert Account.objects.get(upn_hash=upn_hash(upn(1))).year_group == "8"
