@@ -62,16 +62,3 @@ def test_create_admin_refuses_a_weak_password(monkeypatch):
     monkeypatch.setenv("UMP_ADMIN_PASSWORD", "password")
     with pytest.raises(CommandError):
         call_command("create_admin", "--forename", "Nia", "--surname", "Ben")
-
-
-@pytest.mark.django_db
-def test_seed_demo_is_idempotent_and_has_welsh_names(capsys):
-    call_command("seed_demo")
-    count = Account.objects.count()
-    call_command("seed_demo")
-    assert Account.objects.count() == count
-    assert 1200 <= Account.objects.filter(kind=Account.Kind.LEARNER).count() <= 1300
-    assert Account.objects.filter(legal_forename="Llŷr").exists()
-    assert Account.objects.filter(legal_surname="O'Brien").exists()
-    out = capsys.readouterr().out
-    assert "ApRhysG" in out and "Demo sign-ins" in out

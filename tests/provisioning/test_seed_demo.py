@@ -1,0 +1,38 @@
+"""The demo is provisioned through the real sync, so it looks like a school fed by its MIS."""
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Account, RoleGrant
+from passwords.models import ShownPassword
+from provisioning.models import ProvisioningRun
+
+
+@pytest.mark.django_db
+class SeedDemoTests:
+    def test_it_provisions_the_schools_and_is_idempotent(self, capsys):
+        call_command("seed_demo")
+        count = Account.objects.count()
+        runs = ProvisioningRun.objects.count()
+        call_command("seed_demo")
+        assert Account.objects.count() == count
+        assert ProvisioningRun.objects.count() == runs == 4
+        assert 1200 <= Account.objects.filter(kind=Account.Kind.LEARNER).count() <= 1300
+        assert not ProvisioningRun.objects.exclude(status=ProvisioningRun.Status.APPLIED).exists()
+        out = capsys.readouterr().out
+        assert "ApRhysG " in out and "Demo sign-ins" in out
+
+    def test_welsh_names_arrive_as_written(self):
+        call_command("seed_demo", verbosity=0)
+        assert Account.objects.filter(legal_forename="Llŷr", legal_surname="O'Brien").exists()
+        assert Account.objects.filter(legal_surname="Jones-Williams").exists()
+        assert all(a.username.isascii() for a in Account.objects.all())
+
+    def test_learners_have_a_password_to_show_and_named_people_sign_in(self, client):
+        call_command("seed_demo", verbosity=0)
+        learner = Account.objects.filter(kind=Account.Kind.LEARNER).exclude(legal_surname="O'Brien").first()
+        assert ShownPassword.objects.filter(account=learner, sealed__isnull=False).exists()
+        assert not learner.has_usable_password()
+        champion = RoleGrant.objects.get(role=RoleGrant.Role.DIGITAL_CHAMPION, organisation__code="6614001").account
+        response = client.post("/login/", {"username": champion.username, "password": "CroesoHwb2026"})
+        assert response.status_code == 302
