@@ -29,8 +29,9 @@
       value.textContent = password;
       value.hidden = false;
       box.querySelector(".js-copy").hidden = false;
-      box.querySelector(".js-reveal").hidden = true;
+      // Move focus inside the box before hiding the button that has it, or focusout hides it all again.
       box.querySelector(".js-copy").focus();
+      box.querySelector(".js-reveal").hidden = true;
     }).catch(function (error) {
       var value = box.querySelector(".js-value");
       value.textContent = error.message;
