@@ -25,21 +25,10 @@ import random
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ump.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnop")
-os.environ.setdefault("UMP_SEAL_KEYS", "YmVuY2gtb25seS1zZWFsLWtleS0zMi1ieXRlcy0hISE=")
-os.environ.setdefault("UMP_HASH_KEY", "bench-only-hash-key-0123456789abcdefghij")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ump_bench")
-os.environ.setdefault("AXES_ENABLED", "false")
 
-import django  # noqa: E402
-
-django.setup()
-
+from _common import ROOT  # noqa: E402, F401  (sets up the environment and Django)
 from django.db import connection  # noqa: E402
 
 from accounts.models import Account, Organisation  # noqa: E402
