@@ -99,7 +99,8 @@ def usernames_allocate_bulk(pairs):
         IssuedUsername.objects.bulk_create(
             [
                 IssuedUsername(username_lower=key, base_lower=bases[i].lower(), claim=claim)
-                for key, (i, _candidate) in proposals.items()
+                # In key order, so concurrent runs take the unique-index locks in the same order (no deadlock).
+                for key, (i, _candidate) in sorted(proposals.items())
             ],
             ignore_conflicts=True,
             batch_size=2000,
