@@ -234,6 +234,8 @@ class IssuedUsername(models.Model):
     username_lower = models.CharField(max_length=40, unique=True)
     # The name before any numeric suffix (bloggsj for bloggsj3), so collisions are found in one query.
     base_lower = models.CharField(max_length=40, db_index=True, default="")
+    # The numeric suffix (3 for bloggsj3; 1 for none): a base whose numbers run 1..n unbroken needs no names read.
+    number = models.PositiveIntegerField(default=1)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Set by a bulk claim so the claimer can tell its own rows from a concurrent run's.
     claim = models.UUIDField(null=True, blank=True, editable=False)

@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Max
 
 from accounts.models import IssuedUsername
 
@@ -36,71 +36,83 @@ def username_base(forename, surname):
     return surname_part[:1].upper() + surname_part[1:] + initial
 
 
-def _candidates(base, start=1):
-    n = start
-    while True:
-        yield base if n == 1 else f"{base}{n}"
-        n += 1
+def _issued(bases):
+    """What is already issued from these bases: (the first number worth trying per base, names to avoid).
 
-
-def _taken_with_prefix(bases):
-    """Lower-cased names already issued from any of these bases (with or without a suffix)."""
-    taken = set()
+    One aggregate query per 5,000 bases. Where a base's numbers run 1..n without a gap (the usual case) the
+    next free number is n + 1 and no names are read; only bases with gaps load their names.
+    """
+    next_free, taken = {}, set()
     bases = sorted({b.lower() for b in bases})
     for i in range(0, len(bases), 5000):
         chunk = bases[i : i + 5000]
-        taken.update(
-            IssuedUsername.objects.filter(Q(base_lower__in=chunk) | Q(username_lower__in=chunk)).values_list(
-                "username_lower", flat=True
-            )
+        gaps = []
+        rows = (
+            IssuedUsername.objects.filter(base_lower__in=chunk)
+            .values("base_lower")
+            .annotate(count=Count("pk"), top=Max("number"))
         )
-    return taken
+        for row in rows:
+            if row["count"] == row["top"]:
+                next_free[row["base_lower"]] = row["top"] + 1
+            else:
+                gaps.append(row["base_lower"])
+        if gaps:
+            taken.update(
+                IssuedUsername.objects.filter(base_lower__in=gaps).values_list("username_lower", flat=True)
+            )
+    return next_free, taken
+
+
+def _name(base, n):
+    return base if n == 1 else f"{base}{n}"
 
 
 def username_allocate(*, forename, surname, account=None):
     """Claim the first free username for these names."""
     base = username_base(forename, surname)
-    taken = _taken_with_prefix([base])
-    for candidate in _candidates(base):
+    next_free, taken = _issued([base])
+    n = next_free.get(base.lower(), 1)
+    while True:
+        candidate = _name(base, n)
+        n += 1
         if candidate.lower() in taken:
             continue
         try:
             with transaction.atomic():
                 IssuedUsername.objects.create(
-                    username_lower=candidate.lower(), base_lower=base.lower(), account=account
+                    username_lower=candidate.lower(), base_lower=base.lower(), number=n - 1, account=account
                 )
         except IntegrityError:
             taken.add(candidate.lower())
             continue
         return candidate
-    raise AssertionError("unreachable")
 
 
 def usernames_allocate_bulk(pairs):
     """Claim usernames for many (forename, surname) pairs at once, in input order; set-based."""
     bases = [username_base(f, s) for f, s in pairs]
-    taken = _taken_with_prefix(bases)
+    next_n, taken = _issued(bases)
     result = [None] * len(pairs)
     pending = list(range(len(pairs)))
-    next_n = {}
     while pending:
         proposals = {}
         for i in pending:
             base = bases[i]
             n = next_n.get(base.lower(), 1)
             while True:
-                candidate = base if n == 1 else f"{base}{n}"
+                candidate = _name(base, n)
                 n += 1
                 if candidate.lower() not in taken and candidate.lower() not in proposals:
                     break
             next_n[base.lower()] = n
-            proposals[candidate.lower()] = (i, candidate)
+            proposals[candidate.lower()] = (i, candidate, n - 1)
         claim = uuid.uuid4()
         IssuedUsername.objects.bulk_create(
             [
-                IssuedUsername(username_lower=key, base_lower=bases[i].lower(), claim=claim)
+                IssuedUsername(username_lower=key, base_lower=bases[i].lower(), number=number, claim=claim)
                 # In key order, so concurrent runs take the unique-index locks in the same order (no deadlock).
-                for key, (i, _candidate) in sorted(proposals.items())
+                for key, (i, _candidate, number) in sorted(proposals.items())
             ],
             ignore_conflicts=True,
             batch_size=2000,
@@ -114,13 +126,13 @@ def usernames_allocate_bulk(pairs):
                 )
             )
         pending = []
-        for key, (i, candidate) in proposals.items():
-            if key in mine and key not in taken:
+        for key, (i, candidate, _number) in proposals.items():
+            if key in mine:
                 result[i] = candidate
             else:
+                # A concurrent run claimed it first: try the next number.
                 taken.add(key)
                 pending.append(i)
-        taken.update(mine)
     return result
 
 

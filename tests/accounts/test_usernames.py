@@ -89,3 +89,18 @@ def test_two_processes_allocating_at_once_never_share_a_username():
     assert len(results) == 60
     assert len({r.lower() for r in results}) == 60
     assert IssuedUsername.objects.count() == 60
+
+
+@pytest.mark.django_db
+class TestNumbering:
+    def test_a_contiguous_base_continues_after_its_highest_number(self, django_assert_max_num_queries):
+        usernames_allocate_bulk([("Dafydd", "Jones")] * 5)
+        with django_assert_max_num_queries(4):
+            assert usernames_allocate_bulk([("Dai", "Jones")]) == ["JonesD6"]
+
+    def test_a_gap_is_filled_and_numbers_are_recorded(self):
+        IssuedUsername.objects.create(username_lower="jonesd", base_lower="jonesd", number=1)
+        IssuedUsername.objects.create(username_lower="jonesd3", base_lower="jonesd", number=3)
+        assert usernames_allocate_bulk([("Dai", "Jones"), ("Del", "Jones")]) == ["JonesD2", "JonesD4"]
+        assert username_allocate(forename="Dyfed", surname="Jones") == "JonesD5"
+        assert IssuedUsername.objects.get(username_lower="jonesd4").number == 4
