@@ -88,3 +88,18 @@ def sign_in(live_server) -> Callable[..., None]:
             pytest.fail(f"signing in as {account.username!r} failed: {errors}", pytrace=False)
 
     return sign_in_
+
+
+@pytest.fixture(autouse=True)
+def static_files_the_live_server_can_serve(settings):
+    """Plain static file names for the live server.
+
+    pytest-django's live server answers /static/ itself through the staticfiles finders, which know
+    `css/ump.css` but not the hashed `css/ump.<hash>.css` that the manifest storage (used whenever DEBUG is
+    off) writes into pages: without this, every page under test would load with no stylesheet and no script,
+    and axe would judge unstyled pages.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -42,3 +42,16 @@ class ShowPasswordJourneyTests:
         row.get_by_role("button", name="Dangos Cyfrinair").click()
         row.locator(".js-value").wait_for(state="visible")
         assert row.locator(".js-value").inner_text() == "Dyfrgi472"
+
+
+@pytest.mark.browser
+def test_pages_load_their_stylesheet_and_scripts(page, sign_in, teacher, learner_with_password):
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if "/static/" in r.url and r.status != 200 else None)
+    sign_in(page, teacher)
+    page.goto("/users/learners/")
+    page.wait_for_load_state("networkidle")
+    assert not failed, f"static files not served: {failed}"
+    # The stylesheet really applies: the header bar has the brand colour, not the browser default.
+    colour = page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor")
+    assert colour == "rgb(0, 89, 76)"
