@@ -494,22 +494,8 @@ def account_expiry_close(*, account, actor, when, request=None):
 
 
 def initial_password(*, style, legal_forename, legal_surname, language=None) -> str:
-    """A generated password in the chosen style (learner: word and digits; otherwise random) the policy accepts."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-    from django.utils import translation
-
-    from passwords.generators import learner_password, random_password
+    """A generated password in the chosen style for an account not made yet (checked against its names)."""
+    from passwords.services import password_generate
 
     stub = Account(legal_forename=legal_forename, legal_surname=legal_surname, display_name="")
-    for _attempt in range(50):
-        if style == "learner":
-            candidate = learner_password(language=language or translation.get_language() or "en")
-        else:
-            candidate = random_password()
-        try:
-            validate_password(candidate, stub)
-        except ValidationError:
-            continue
-        return candidate
-    raise RuntimeError("the password generator keeps drawing passwords the policy refuses")
+    return password_generate(account=stub, language=language, style=style)

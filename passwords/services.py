@@ -26,11 +26,13 @@ class PasswordResult:
     generated: bool
 
 
-def password_generate(*, account, language: str | None = None) -> str:
-    """A new password in the account's default style (learners: word and digits) that the policy accepts."""
+def password_generate(*, account, language: str | None = None, style: str | None = None) -> str:
+    """A new password the policy accepts, in `style` ("learner": word and digits; "random"), by default the
+    account's own (learners get the learner style)."""
     language = language or translation.get_language() or "en"
+    learner_style = account.is_learner if style is None else style == "learner"
     for _attempt in range(MAX_DRAWS):
-        candidate = learner_password(language=language) if account.is_learner else random_password()
+        candidate = learner_password(language=language) if learner_style else random_password()
         try:
             validate_password(candidate, account)
         except ValidationError:

@@ -91,10 +91,8 @@ def run_detail(request, pk):
     return render(request, "provisioning/run_detail.html", {"run": run, "refused_rows": _refused_rows(run)})
 
 
-@require_http_methods(["GET", "POST"])
-@login_required
-def run_approve_view(request, pk):
-    """Confirm, then apply a held run."""
+def _decide_held_run(request, pk, *, approve):
+    """Confirm, then apply (approve) or discard (reject) a held run."""
     run = _visible_run(request, pk)
     require(request.user, Action.MANAGE_PROVISIONING, Scope(run.organisation))
     if run.status != ProvisioningRun.Status.HELD:
@@ -102,33 +100,33 @@ def run_approve_view(request, pk):
         return redirect("provisioning:run_detail", pk=run.pk)
     if request.method == "POST":
         try:
-            run_approve(run=run, actor=request.user)
+            if approve:
+                run_approve(run=run, actor=request.user)
+            else:
+                run_reject(run=run, actor=request.user)
         except ProvisioningError:
             messages.error(request, _("This run is no longer waiting for approval."))
         else:
-            messages.success(request, _("The run was approved and applied."))
+            messages.success(
+                request,
+                _("The run was approved and applied.") if approve else _("The run was rejected. Nothing was changed."),
+            )
         return redirect("provisioning:run_detail", pk=run.pk)
-    return render(request, "provisioning/confirm.html", {"run": run, "approve": True})
+    return render(request, "provisioning/confirm.html", {"run": run, "approve": approve})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_approve_view(request, pk):
+    """Confirm, then apply a held run."""
+    return _decide_held_run(request, pk, approve=True)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def run_reject_view(request, pk):
     """Confirm, then discard a held run."""
-    run = _visible_run(request, pk)
-    require(request.user, Action.MANAGE_PROVISIONING, Scope(run.organisation))
-    if run.status != ProvisioningRun.Status.HELD:
-        messages.error(request, _("This run is no longer waiting for approval."))
-        return redirect("provisioning:run_detail", pk=run.pk)
-    if request.method == "POST":
-        try:
-            run_reject(run=run, actor=request.user)
-        except ProvisioningError:
-            messages.error(request, _("This run is no longer waiting for approval."))
-        else:
-            messages.success(request, _("The run was rejected. Nothing was changed."))
-        return redirect("provisioning:run_detail", pk=run.pk)
-    return render(request, "provisioning/confirm.html", {"run": run, "approve": False})
+    return _decide_held_run(request, pk, approve=False)
 
 
 def _visible_notice(request, pk):
