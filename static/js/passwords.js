@@ -11,6 +11,8 @@
     value.hidden = true;
     box.querySelector(".js-copy").hidden = true;
     box.querySelector(".js-reveal").hidden = false;
+    box.style.minWidth = "";
+    box.style.minHeight = "";
   }
 
   function reveal(box) {
@@ -26,6 +28,11 @@
       });
     }).then(function (password) {
       var value = box.querySelector(".js-value");
+      // Keep at least the button's size, so a pointer still resting where the button was stays inside the
+      // box (a longer Welsh label such as "Dangos Cyfrinair" would otherwise leave it outside: mouseout, hidden).
+      var rect = box.getBoundingClientRect();
+      box.style.minWidth = rect.width + "px";
+      box.style.minHeight = rect.height + "px";
       value.textContent = password;
       value.hidden = false;
       box.querySelector(".js-copy").hidden = false;
