@@ -231,15 +231,22 @@ class EmailAlias(models.Model):
 class IssuedUsername(models.Model):
     """Every username ever issued; the unique constraint is what makes allocation race-safe."""
 
-    username_lower = models.CharField(max_length=40, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL that would add a second, LIKE-only index
+    # that no query uses but every claim pays for.
+    username_lower = models.CharField(max_length=40)
     # The name before any numeric suffix (bloggsj for bloggsj3), so collisions are found in one query.
-    base_lower = models.CharField(max_length=40, db_index=True, default="")
+    base_lower = models.CharField(max_length=40, default="")
     # The numeric suffix (3 for bloggsj3; 1 for none): a base whose numbers run 1..n unbroken needs no names read.
     number = models.PositiveIntegerField(default=1)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Set by a bulk claim so the claimer can tell its own rows from a concurrent run's.
     claim = models.UUIDField(null=True, blank=True, editable=False)
     issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["username_lower"], name="issued_username_unique")]
+        # (base, number) answers "how far has this base been numbered" from the index alone
+        indexes = [models.Index(fields=["base_lower", "number"], name="issued_username_base")]
 
     def __str__(self):
         return self.username_lower

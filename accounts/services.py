@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.bulk import rows_copy
 from accounts.models import Account, AuditEvent, AuditEventTarget, Organisation, RoleGrant
 from accounts.usernames import username_allocate, usernames_bind
 
@@ -41,9 +42,7 @@ def audit_record(*, actor, action, targets=(), organisation=None, request=None, 
         details=details or {},
     )
     if target_ids:
-        AuditEventTarget.objects.bulk_create(
-            [AuditEventTarget(event=event, account_id=pk) for pk in target_ids], batch_size=5000
-        )
+        rows_copy(AuditEventTarget, ["event", "account_id"], ((event.pk, pk) for pk in target_ids))
     return event
 
 

@@ -4,12 +4,13 @@ Allocation is race-safe: a username is claimed by inserting it into IssuedUserna
 constraint decides between concurrent workers; a claimed name is never issued to anyone else.
 """
 
+import functools
 import re
 import unicodedata
 import uuid
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 
 from accounts.models import IssuedUsername
@@ -26,8 +27,9 @@ def fold(text):
     return _NOT_LETTER.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
+@functools.lru_cache(maxsize=65536)
 def username_base(forename, surname):
-    """`BloggsJ`, bounded so that a numeric suffix still fits."""
+    """`BloggsJ`, bounded so that a numeric suffix still fits (cached: a country's names repeat a great deal)."""
     limit = settings.UMP_USERNAME_MAX_LENGTH - 4
     surname_part = fold(surname)[: limit - 1] or "User"
     if surname_part.isupper() or surname_part.islower():
@@ -89,8 +91,59 @@ def username_allocate(*, forename, surname, account=None):
         return candidate
 
 
-def usernames_allocate_bulk(pairs):
-    """Claim usernames for many (forename, surname) pairs at once, in input order; set-based."""
+def _claim(proposals, account_ids):
+    """Insert the proposed claims in key order; return the keys this call won (a concurrent run may hold some).
+
+    Key order makes concurrent runs take the unique-index locks in the same order, so they never deadlock.
+    """
+    ordered = sorted(proposals.items())
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(IssuedUsername._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # the table name comes from the model; every value is a parameter
+                f"INSERT INTO {table} (username_lower, base_lower, number, account_id, issued_at) "  # noqa: S608
+                "SELECT u, b, n, a, now() FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[]) "
+                "AS v(u, b, n, a) ON CONFLICT (username_lower) DO NOTHING RETURNING username_lower",
+                [
+                    [key for key, _p in ordered],
+                    [p[3] for _key, p in ordered],
+                    [p[2] for _key, p in ordered],
+                    [account_ids[p[0]] if account_ids else None for _key, p in ordered],
+                ],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    claim = uuid.uuid4()
+    IssuedUsername.objects.bulk_create(
+        [
+            IssuedUsername(
+                username_lower=key,
+                base_lower=base_lower,
+                number=number,
+                claim=claim,
+                account_id=account_ids[i] if account_ids else None,
+            )
+            for key, (i, _candidate, number, base_lower) in ordered
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    mine = set()
+    keys = list(proposals)
+    for j in range(0, len(keys), 5000):
+        mine.update(
+            IssuedUsername.objects.filter(username_lower__in=keys[j : j + 5000], claim=claim).values_list(
+                "username_lower", flat=True
+            )
+        )
+    return mine
+
+
+def usernames_allocate_bulk(pairs, *, account_ids=None):
+    """Claim usernames for many (forename, surname) pairs at once, in input order; set-based.
+
+    With `account_ids` (reserved primary keys, one per pair) each claim points at its account from the start.
+    """
     bases = [username_base(f, s) for f, s in pairs]
     next_n, taken = _issued(bases)
     result = [None] * len(pairs)
@@ -99,34 +152,19 @@ def usernames_allocate_bulk(pairs):
         proposals = {}
         for i in pending:
             base = bases[i]
-            n = next_n.get(base.lower(), 1)
+            lower = base.lower()
+            n = next_n.get(lower, 1)
             while True:
                 candidate = _name(base, n)
                 n += 1
-                if candidate.lower() not in taken and candidate.lower() not in proposals:
+                key = candidate.lower()
+                if key not in taken and key not in proposals:
                     break
-            next_n[base.lower()] = n
-            proposals[candidate.lower()] = (i, candidate, n - 1)
-        claim = uuid.uuid4()
-        IssuedUsername.objects.bulk_create(
-            [
-                IssuedUsername(username_lower=key, base_lower=bases[i].lower(), number=number, claim=claim)
-                # In key order, so concurrent runs take the unique-index locks in the same order (no deadlock).
-                for key, (i, _candidate, number) in sorted(proposals.items())
-            ],
-            ignore_conflicts=True,
-            batch_size=2000,
-        )
-        mine = set()
-        keys = list(proposals)
-        for j in range(0, len(keys), 5000):
-            mine.update(
-                IssuedUsername.objects.filter(username_lower__in=keys[j : j + 5000], claim=claim).values_list(
-                    "username_lower", flat=True
-                )
-            )
+            next_n[lower] = n
+            proposals[key] = (i, candidate, n - 1, lower)
+        mine = _claim(proposals, account_ids)
         pending = []
-        for key, (i, candidate, _number) in proposals.items():
+        for key, (i, candidate, _number, _lower) in proposals.items():
             if key in mine:
                 result[i] = candidate
             else:

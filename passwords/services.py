@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
+from accounts.bulk import rows_copy
 from accounts.models import Account, Organisation
 from accounts.sealing import seal
 from accounts.services import audit_record
@@ -51,12 +52,20 @@ def _shown_upsert(rows: list[ShownPassword]) -> None:
     )
 
 
-def shown_passwords_store_bulk(*, items: list[tuple[int, str]]) -> None:
+def shown_passwords_store_bulk(*, items: list[tuple[int, str]], new: bool = False) -> None:
     """Seal and upsert the shown copy of many new passwords at once (account id, plaintext); no hashing.
 
-    The accounts sign in from the sealed copy and get their argon2 hash then (passwords.backends).
+    The accounts sign in from the sealed copy and get their argon2 hash then (passwords.backends). With `new`
+    (accounts created in this transaction, so nothing to update) the copies are written in one COPY.
     """
     now = timezone.now()
+    if new:
+        rows_copy(
+            ShownPassword,
+            ["account", "sealed", "changed_by_owner", "updated_at"],
+            ((pk, seal(text), False, now) for pk, text in items),
+        )
+        return
     _shown_upsert(
         [
             ShownPassword(account_id=pk, sealed=seal(text), changed_by_owner=False, updated_at=now)

@@ -21,7 +21,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, IssuedUsername, Organisation
+from accounts.bulk import ids_reserve, rows_copy
+from accounts.models import Account, Organisation
 from accounts.sealing import keyed_hash, upn_hash
 from accounts.services import audit_record, display_name_for, email_for
 from accounts.usernames import username_base, usernames_allocate_bulk, usernames_bind
@@ -372,37 +373,40 @@ def _hold_reason(plan: _Plan, extract: Extract) -> str:
 
 
 def _new_account_rows(organisation: Organisation, plan: _Plan, extract: Extract, now) -> list[dict]:
+    """The new accounts, each with its claimed username and, on PostgreSQL, a primary key reserved for it."""
     # claim in a stable order so that concurrent runs at other schools rarely wait on each other's claims
     plan.creates.sort(key=lambda c: username_base(c[1].forename, c[1].surname).lower())
+    ids = ids_reserve(Account, len(plan.creates))
     pairs = [(record.forename.strip(), record.surname.strip()) for _kind, record, _h in plan.creates]
-    usernames = usernames_allocate_bulk(pairs)
+    usernames = usernames_allocate_bulk(pairs, account_ids=ids)
     rows = []
-    for (kind, record, h), username in zip(plan.creates, usernames, strict=True):
+    for n, ((kind, record, h), username) in enumerate(zip(plan.creates, usernames, strict=True)):
         values = (
             _learner_fields(record, extract.learner_fields)
             if kind == LEARNER
             else _staff_fields(record, extract.staff_fields)
         )
-        rows.append(
-            {
-                "kind": kind,
-                "source": MIS,
-                "organisation_id": organisation.pk,
-                "legal_forename": record.forename.strip(),
-                "legal_surname": record.surname.strip(),
-                "display_name": display_name_for(kind, record.forename, record.surname),
-                "username": username,
-                "email": email_for(username),
-                "status": ACTIVE,
-                "upn_hash": h,
-                # unusable: the new account signs in with its sealed initial password; no argon2 hash per row
-                "password": "!" + secrets.token_urlsafe(24),
-                "created_at": now,
-                "updated_at": now,
-                "status_changed_at": now,
-                **values,
-            }
-        )
+        row = {
+            "kind": kind,
+            "source": MIS,
+            "organisation_id": organisation.pk,
+            "legal_forename": record.forename.strip(),
+            "legal_surname": record.surname.strip(),
+            "display_name": display_name_for(kind, record.forename, record.surname),
+            "username": username,
+            "email": email_for(username),
+            "status": ACTIVE,
+            "upn_hash": h,
+            # unusable: the new account signs in with its sealed initial password; no argon2 hash per row
+            "password": "!" + secrets.token_urlsafe(24),
+            "created_at": now,
+            "updated_at": now,
+            "status_changed_at": now,
+            **values,
+        }
+        if ids is not None:
+            row["id"] = ids[n]
+        rows.append(row)
     return rows
 
 
@@ -410,68 +414,44 @@ _COPY_FIELDS = None
 
 
 def _copy_plan():
-    """Account's columns for COPY, with the value each takes when a new row does not give one."""
+    """Account's columns for COPY (the id first), with the value each takes when a new row does not give one."""
     global _COPY_FIELDS
     if _COPY_FIELDS is None:
-        fields = [f for f in Account._meta.concrete_fields if not f.primary_key]
         plan = []
-        for f in fields:
+        for f in Account._meta.concrete_fields:
             callable_default = f.has_default() and callable(f.default)
             default = (
                 None if callable_default else (f.get_default() if f.has_default() else None if f.null else "")
             )
-            plan.append((f, default, callable_default, f.get_internal_type() == "JSONField"))
+            plan.append((f, default, callable_default))
         _COPY_FIELDS = plan
     return _COPY_FIELDS
 
 
-def _insert_accounts(rows: list[dict]) -> dict[str, int]:
-    """Insert new accounts (COPY on PostgreSQL) and bind their claimed usernames; username -> id."""
+def _insert_accounts(rows: list[dict]) -> list[int]:
+    """Insert new accounts (one COPY on PostgreSQL, their ids and username claims already made); their ids."""
     if not rows:
-        return {}
+        return []
     plan = _copy_plan()
     if connection.vendor != "postgresql":
-        defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_, _j in plan}
+        defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_ in plan if not f.primary_key}
         Account.objects.bulk_create([Account(**{**defaults, **row}) for row in rows], batch_size=1000)
         ids = dict(
             Account.objects.filter(username__in=[r["username"] for r in rows]).values_list("username", "id")
         )
         usernames_bind(list(Account.objects.filter(pk__in=ids.values())))
-        return ids
-    columns = ", ".join(connection.ops.quote_name(f.column) for f, _d, _c, _j in plan)
-    table = connection.ops.quote_name(Account._meta.db_table)
-    defaults = [
-        (f.attname, f.get_default() if callable_ else d, is_json) for f, d, callable_, is_json in plan
-    ]
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(
-                [
-                    (json.dumps(row[name]) if name in row else json.dumps(d)) if is_json else row.get(name, d)
-                    for name, d, is_json in defaults
-                ]
-            )
-    # one statement both points the claimed usernames at their accounts and returns the new ids
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # table names come from the models, the values are parameters
-            f"UPDATE {IssuedUsername._meta.db_table} AS iu SET account_id = a.id "  # noqa: S608
-            f"FROM {table} AS a WHERE a.username = ANY(%s) AND iu.username_lower = lower(a.username) "
-            "RETURNING a.username, a.id",
-            [[r["username"] for r in rows]],
-        )
-        return dict(cursor.fetchall())
+        return [ids[r["username"]] for r in rows]
+    names = [f.name for f, _d, _c in plan]
+    defaults = [(f.attname, f.get_default() if callable_ else d) for f, d, callable_ in plan]
+    rows_copy(Account, names, ([row.get(name, d) for name, d in defaults] for row in rows))
+    return [row["id"] for row in rows]
 
 
 def _store_initial_passwords(kinds_ids: list[tuple[str, int]]) -> None:
     from passwords.services import shown_passwords_store_bulk
 
     items = [(pk, learner_password() if kind == LEARNER else random_password()) for kind, pk in kinds_ids]
-    shown_passwords_store_bulk(items=items)
+    shown_passwords_store_bulk(items=items, new=True)
 
 
 _SQL_TYPES = {
@@ -649,7 +629,7 @@ def _apply_once(organisation, extract, actor, run, dry_run, approve, today, step
             step("create")
             rows = _new_account_rows(organisation, plan, extract, now)
             ids = _insert_accounts(rows)
-            created = [(row["kind"], ids[row["username"]]) for row in rows]
+            created = [(row["kind"], pk) for row, pk in zip(rows, ids, strict=True)]
             if created:
                 _store_initial_passwords(created)
             step("update")
