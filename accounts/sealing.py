@@ -92,8 +92,7 @@ def reseal(token):
 
 def keyed_hash(value):
     """HMAC-SHA256 (hex) of an identifier under UMP_HASH_KEY."""
-    key = settings.UMP_HASH_KEY.encode()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(settings.UMP_HASH_KEY.encode(), value.encode(), "sha256").hex()
 
 
 def normalise_upn(upn):

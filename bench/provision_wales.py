@@ -33,7 +33,7 @@ from django.db import connection  # noqa: E402
 
 from accounts.models import Account, Organisation  # noqa: E402
 from provisioning.readers import read_mis_csv  # noqa: E402
-from provisioning.services import extract_apply  # noqa: E402
+from provisioning.services import Item, extract_apply, extracts_apply  # noqa: E402
 from provisioning.upn import upn_make  # noqa: E402
 
 TODAY = date(2026, 11, 23)
@@ -445,40 +445,43 @@ def extracts_of(wales):
     return {code: (wales.pupils_csv(code), wales.staff_csv(code)) for code, *_rest in wales.schools}
 
 
-def provision_all(extracts, orgs, codes):
+def provision_all(extracts, orgs, codes, batch):
+    """Apply every school's extracts, `batch` schools to a transaction (each school still reconciled alone)."""
     totals = {}
     start = time.perf_counter()
-    for n, code in enumerate(codes, start=1):
-        if n % 250 == 0:
+    for n in range(0, len(codes), batch):
+        if n and n % 250 < batch:
             print(f"          {n} schools, {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-        for data in extracts[code]:
-            report = extract_apply(organisation=orgs[code], extract=read_mis_csv(data), today=TODAY)
+        items = [
+            Item(orgs[code], read_mis_csv(data)) for code in codes[n : n + batch] for data in extracts[code]
+        ]
+        for report in extracts_apply(items=items, today=TODAY):
             for k, v in report.counts().items():
                 totals[k] = totals.get(k, 0) + v
     return totals
 
 
 def _child(args):
-    extracts, org_ids, codes = args
+    extracts, org_ids, codes, batch = args
     connection.close()
     orgs = {c: Organisation.objects.get(pk=pk) for c, pk in org_ids.items() if c in set(codes)}
     try:
-        return provision_all(extracts, orgs, codes)
+        return provision_all(extracts, orgs, codes, batch)
     finally:
         connection.close()
 
 
-def provision(extracts, orgs, jobs):
+def provision(extracts, orgs, jobs, batch):
     codes = list(extracts)
     if jobs <= 1:
-        return provision_all(extracts, orgs, codes)
+        return provision_all(extracts, orgs, codes, batch)
     import multiprocessing
 
     connection.close()
     org_ids = {c: o.pk for c, o in orgs.items()}
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs) as pool:
-        parts = pool.map(_child, [(extracts, org_ids, codes[i::jobs]) for i in range(jobs)])
+        parts = pool.map(_child, [(extracts, org_ids, codes[i::jobs], batch) for i in range(jobs)])
     totals = {}
     for part in parts:
         for k, v in part.items():
@@ -495,6 +498,7 @@ STEPS = {
         "_insert_accounts",
         "_store_initial_passwords",
         "_write_changes",
+        "_write_batch",
         "_write_notices",
         "_audit",
         "_run_finish",
@@ -523,11 +527,25 @@ def instrument():
     globals()["read_mis_csv"] = importlib.import_module("provisioning.readers").read_mis_csv
 
 
+PROFILE = set()
+
+
 def timed(label, fn, results):
     SPENT.clear()
+    profiler = None
+    if label in PROFILE:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     start = time.perf_counter()
     value = fn()
     elapsed = time.perf_counter() - start
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     results[label] = (elapsed, value)
     print(f"{label:>8}: {elapsed:8.2f} s  {value}", flush=True)
     if SPENT:
@@ -542,8 +560,11 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=50, help="schools applied in one transaction")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--profile", action="append", default=[], help="cProfile a step (initial, rerun, ...)")
     args = parser.parse_args()
+    PROFILE.update(args.profile)
     if args.jobs <= 1:
         instrument()
 
@@ -562,14 +583,14 @@ def main():
         results = {}
         timed("copy", lambda: raw_copy(wales, orgs), results)
         extracts = extracts_of(wales)
-        timed("initial", lambda: provision(extracts, orgs, args.jobs), results)
+        timed("initial", lambda: provision(extracts, orgs, args.jobs, args.batch), results)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
-        timed("rerun", lambda: provision(extracts, orgs, args.jobs), results)
+        timed("rerun", lambda: provision(extracts, orgs, args.jobs, args.batch), results)
         changed, leavers, movers = wales.delta()
         print(f"delta: {changed} changed, {leavers} leavers, {movers} transfers, 0.5% joiners", flush=True)
         extracts = extracts_of(wales)
-        timed("delta", lambda: provision(extracts, orgs, args.jobs), results)
+        timed("delta", lambda: provision(extracts, orgs, args.jobs, args.batch), results)
         big = wales.schools[0][0]
         best = None
         for _ in range(3):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -25,7 +26,7 @@ from accounts.bulk import ids_reserve, rows_copy
 from accounts.models import Account, Organisation
 from accounts.sealing import keyed_hash, upn_hash
 from accounts.services import audit_record, display_name_for, email_for
-from accounts.usernames import username_base, usernames_allocate_bulk, usernames_bind
+from accounts.usernames import usernames_allocate_bulk, usernames_bind
 from passwords.generators import learner_password, random_password
 from provisioning.models import NameChangeNotice, ProvisioningRun, SchoolToken
 from provisioning.readers import ExtractError, read_extract
@@ -169,7 +170,32 @@ def _lock_school(organisation: Organisation) -> None:
 
 
 def _values(qs, *extra) -> dict[int, dict]:
-    return {row["id"]: row for row in qs.values(*LOADED, *extra)}
+    """Account id -> {field: value} for LOADED (and `extra` annotations), as `qs.values()` would give."""
+    names = (*LOADED, *extra)
+    if connection.vendor != "postgresql":
+        return {row["id"]: row for row in qs.values(*names)}
+    # The ORM's per-row conversion costs several times the query on a large school. psycopg already gives
+    # PostgreSQL's types as Python's; only JSON arrives as text (Django's connection asks for it so).
+    sql, params = qs.values_list(*names).query.sql_with_params()
+    json_names = [n for n in names if n in _JSON_LOADED]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = {}
+    for row in rows:
+        values = dict(zip(names, row, strict=True))
+        for name in json_names:
+            if isinstance(values[name], str):
+                values[name] = json.loads(values[name])
+        out[values["id"]] = values
+    return out
+
+
+_JSON_LOADED = {
+    name
+    for name in LOADED
+    if name != "id" and Account._meta.get_field(name).get_internal_type() == "JSONField"
+}
 
 
 def _learner_fields(record, fields: set[str]) -> dict:
@@ -372,15 +398,21 @@ def _hold_reason(plan: _Plan, extract: Extract) -> str:
 # ---------------------------------------------------------------- applying
 
 
-def _new_account_rows(organisation: Organisation, plan: _Plan, extract: Extract, now) -> list[dict]:
-    """The new accounts, each with its claimed username and, on PostgreSQL, a primary key reserved for it."""
-    # claim in a stable order so that concurrent runs at other schools rarely wait on each other's claims
-    plan.creates.sort(key=lambda c: username_base(c[1].forename, c[1].surname).lower())
-    ids = ids_reserve(Account, len(plan.creates))
-    pairs = [(record.forename.strip(), record.surname.strip()) for _kind, record, _h in plan.creates]
+def _new_account_rows(applying: list, now) -> tuple[list[dict], list[int]]:
+    """Every applying item's new accounts, with claimed usernames and (on PostgreSQL) reserved primary keys,
+    and for each row the position in `applying` of the item it belongs to.
+
+    One username claim and one id reservation for the whole batch: the claim reads what each name base has
+    issued once per batch, not once per school.
+    """
+    creates = [(item, kind, record, h) for item, plan, _r in applying for kind, record, h in plan.creates]
+    owners = [n for n, (_item, plan, _r) in enumerate(applying) for _c in plan.creates]
+    ids = ids_reserve(Account, len(creates))
+    pairs = [(record.forename.strip(), record.surname.strip()) for _i, _k, record, _h in creates]
     usernames = usernames_allocate_bulk(pairs, account_ids=ids)
     rows = []
-    for n, ((kind, record, h), username) in enumerate(zip(plan.creates, usernames, strict=True)):
+    for n, ((item, kind, record, h), username) in enumerate(zip(creates, usernames, strict=True)):
+        extract = item.extract
         values = (
             _learner_fields(record, extract.learner_fields)
             if kind == LEARNER
@@ -389,7 +421,7 @@ def _new_account_rows(organisation: Organisation, plan: _Plan, extract: Extract,
         row = {
             "kind": kind,
             "source": MIS,
-            "organisation_id": organisation.pk,
+            "organisation_id": item.organisation.pk,
             "legal_forename": record.forename.strip(),
             "legal_surname": record.surname.strip(),
             "display_name": display_name_for(kind, record.forename, record.surname),
@@ -407,7 +439,7 @@ def _new_account_rows(organisation: Organisation, plan: _Plan, extract: Extract,
         if ids is not None:
             row["id"] = ids[n]
         rows.append(row)
-    return rows
+    return rows, owners
 
 
 _COPY_FIELDS = None
@@ -465,17 +497,17 @@ _SQL_TYPES = {
 }
 
 
-def _write_changes(organisation: Organisation, plan: _Plan) -> None:
+def _write_changes(changes: dict[int, dict], loaded: dict[int, dict]) -> None:
     """Write every changed account in one statement, only where nobody changed it since this run read it."""
-    if not plan.changes:
+    if not changes:
         return
-    ids = list(plan.changes)
+    ids = list(changes)
     if connection.vendor != "postgresql":
         current = dict(Account.objects.select_for_update().filter(pk__in=ids).values_list("id", "updated_at"))
-        if any(current.get(i) != plan.loaded[i]["updated_at"] for i in ids):
+        if any(current.get(i) != loaded[i]["updated_at"] for i in ids):
             raise _Stale
         objs = []
-        for i, values in plan.changes.items():
+        for i, values in changes.items():
             obj = Account(pk=i)
             for name, value in values.items():
                 setattr(obj, "organisation_id" if name == "organisation" else name, value)
@@ -483,11 +515,11 @@ def _write_changes(organisation: Organisation, plan: _Plan) -> None:
         Account.objects.bulk_update(objs, list(WRITTEN), batch_size=500)
         return
     fields = [Account._meta.get_field(name) for name in WRITTEN]
-    sets, casts, params = [], [], [ids, [plan.loaded[i]["updated_at"] for i in ids]]
+    sets, casts, params = [], [], [ids, [loaded[i]["updated_at"] for i in ids]]
     for f in fields:
         sql_type = _SQL_TYPES[f.get_internal_type()]
         column = connection.ops.quote_name(f.column)
-        values = [plan.changes[i][f.name] for i in ids]
+        values = [changes[i][f.name] for i in ids]
         if sql_type == "jsonb":
             values = [json.dumps(v) for v in values]
             casts.append("%s::text[]")
@@ -571,6 +603,15 @@ def _audit(organisation, actor, run, plan, created_ids):
             )
 
 
+@dataclass
+class Item:
+    """One school's extract to apply, with the run it belongs to (if any)."""
+
+    organisation: Organisation
+    extract: Extract
+    run: ProvisioningRun | None = None
+
+
 def extract_apply(
     *,
     organisation: Organisation,
@@ -583,13 +624,38 @@ def extract_apply(
     progress: Callable[[str], None] | None = None,
 ) -> Report:
     """Reconcile one school's accounts with an extract; hold it instead if the brake says so."""
+    return extracts_apply(
+        items=[Item(organisation, extract, run)],
+        actor=actor,
+        dry_run=dry_run,
+        approve=approve,
+        today=today,
+        progress=progress,
+    )[0]
+
+
+def extracts_apply(
+    *,
+    items: list[Item],
+    actor=None,
+    dry_run: bool = False,
+    approve: bool = False,
+    today: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Report]:
+    """Apply many schools' extracts in one transaction (all or nothing); a report per item, in order.
+
+    Each school is reconciled exactly as on its own, and held on its own if the brake says so. Batching many
+    schools (an authority's first provisioning, the hourly queue) shares the username claim, the id
+    reservation and each COPY between them.
+    """
     today = today or timezone.localdate()
     step = progress or (lambda _name: None)
     for attempt in range(_RETRIES):
         try:
-            return _apply_once(organisation, extract, actor, run, dry_run, approve, today, step)
+            return _apply_batch(items, actor, dry_run, approve, today, step)
         except _Stale:
-            log.info("provisioning run for %s planned on stale rows; planning again", organisation.code)
+            log.info("provisioning batch of %d planned on stale rows; planning again", len(items))
         except IntegrityError:
             # a concurrent run in another school claimed the same UPN hash first: the next plan sees it
             if attempt == _RETRIES - 1:
@@ -598,48 +664,93 @@ def extract_apply(
             # two schools' runs claiming overlapping usernames can deadlock; PostgreSQL aborts one, which retries
             if getattr(exc.__cause__, "sqlstate", "") not in ("40P01", "40001") or attempt == _RETRIES - 1:
                 raise
-            log.info("provisioning run for %s hit a deadlock; retrying", organisation.code)
+            log.info("provisioning batch of %d hit a deadlock; retrying", len(items))
     raise ProvisioningError("accounts kept changing under this run")
 
 
-def _apply_once(organisation, extract, actor, run, dry_run, approve, today, step) -> Report:
+def _report(item: Item, plan: _Plan, dry_run: bool, approve: bool) -> Report:
+    extract = item.extract
+    report = Report(
+        created=len(plan.creates),
+        updated=len(plan.updated),
+        transferred_in=len(plan.transferred),
+        deactivated=len(plan.deactivated),
+        reactivated=len(plan.reactivated - plan.transferred),
+        unchanged=plan.unchanged,
+        refused=plan.refused,
+        name_changes=len(plan.names),
+        dry_run=dry_run,
+        run_id=item.run.pk if item.run else None,
+        rows=len(extract.learners) + len(extract.staff) + len(extract.refused),
+    )
+    report.held = "" if approve else _hold_reason(plan, extract)
+    return report
+
+
+def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
+    reports: dict[int, Report] = {}
     with transaction.atomic():
         if not dry_run:
-            _lock_school(organisation)
-        step("plan")
-        plan = _plan(organisation, extract, today)
-        report = Report(
-            created=len(plan.creates),
-            updated=len(plan.updated),
-            transferred_in=len(plan.transferred),
-            deactivated=len(plan.deactivated),
-            reactivated=len(plan.reactivated - plan.transferred),
-            unchanged=plan.unchanged,
-            refused=plan.refused,
-            name_changes=len(plan.names),
-            dry_run=dry_run,
-            run_id=run.pk if run else None,
-            rows=len(extract.learners) + len(extract.staff) + len(extract.refused),
-        )
-        report.held = "" if approve else _hold_reason(plan, extract)
-        if dry_run:
-            return report
-        now = timezone.now()
-        if not report.held:
-            step("create")
-            rows = _new_account_rows(organisation, plan, extract, now)
-            ids = _insert_accounts(rows)
-            created = [(row["kind"], pk) for row, pk in zip(rows, ids, strict=True)]
-            if created:
-                _store_initial_passwords(created)
-            step("update")
-            _write_changes(organisation, plan)
-            report.name_changes = _write_notices(organisation, plan, run)
-            _audit(organisation, actor, run, plan, [pk for _k, pk in created])
+            # every school of the batch, in one order, so that two batches never wait on each other in a cycle
+            for organisation in sorted({i.organisation.pk: i.organisation for i in items}.values(), key=_pk):
+                _lock_school(organisation)
+        waiting = list(enumerate(items))
+        while waiting:
+            step("plan")
+            applying, deferred = [], []
+            touched, hashes = set(), set()
+            for n, item in waiting:
+                plan = _plan(item.organisation, item.extract, today)
+                report = _report(item, plan, dry_run, approve)
+                reports[n] = report
+                if dry_run or report.held:
+                    if item.run is not None and not dry_run:
+                        _run_finish(item.run, report, plan.active_before, timezone.now())
+                    continue
+                # Plans are made against one snapshot. Where two would touch the same account (a learner
+                # leaving one school of the batch for another) or make the same UPN, the later school waits
+                # for the earlier one's writes and plans again, exactly as if it had run after it.
+                mine = set(plan.changes)
+                new = {h for _k, _r, h in plan.creates if h}
+                if mine & touched or new & hashes:
+                    deferred.append((n, item))
+                    continue
+                touched |= mine
+                hashes |= new
+                applying.append((item, plan, report))
+            if applying:
+                _write_batch(applying, actor, step)
+            waiting = deferred
+        step("done")
+    return [reports[n] for n in range(len(items))]
+
+
+def _pk(obj):
+    return obj.pk
+
+
+def _write_batch(applying, actor, step) -> None:
+    now = timezone.now()
+    step("create")
+    rows, owners = _new_account_rows(applying, now)
+    ids = _insert_accounts(rows)
+    if rows:
+        _store_initial_passwords([(row["kind"], pk) for row, pk in zip(rows, ids, strict=True)])
+    step("update")
+    changes, loaded = {}, {}
+    for _item, plan, _report in applying:
+        changes.update(plan.changes)
+        loaded.update(plan.loaded)
+    _write_changes(changes, loaded)
+    created = [[] for _a in applying]
+    for owner, pk in zip(owners, ids, strict=True):
+        created[owner].append(pk)
+    for (item, plan, report), mine in zip(applying, created, strict=True):
+        run = item.run
+        report.name_changes = _write_notices(item.organisation, plan, run)
+        _audit(item.organisation, actor, run, plan, mine)
         if run is not None:
             _run_finish(run, report, plan.active_before, now)
-        step("done")
-        return report
 
 
 def _run_finish(run: ProvisioningRun, report: Report, active_before: int, now) -> None:
@@ -665,23 +776,61 @@ def _upload_dir() -> Path:
     return path
 
 
+# The largest extract kept: far above any one school's MIS export, low enough to keep a disk from filling.
+MAX_EXTRACT_BYTES = 256 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
+
+
+class ExtractTooLarge(ProvisioningError):
+    """An extract over the size cap: nothing was kept and no run was queued."""
+
+
+def _extract_chunks(data):
+    if isinstance(data, bytes | bytearray | memoryview):
+        yield data
+    elif hasattr(data, "chunks"):  # a Django File or UploadedFile, wherever it is kept
+        yield from data.chunks(CHUNK_BYTES)
+    else:
+        while chunk := data.read(CHUNK_BYTES):
+            yield chunk
+
+
 def run_create(
-    *, organisation: Organisation, data: bytes, source: str, fmt: str = "auto", actor=None
+    *,
+    organisation: Organisation,
+    data: bytes | BinaryIO,
+    source: str,
+    fmt: str = "auto",
+    actor=None,
+    max_bytes: int = MAX_EXTRACT_BYTES,
 ) -> ProvisioningRun:
-    """Keep an extract (readable only by the portal) and queue a run for it; the worker applies it."""
+    """Keep an extract (readable only by the portal) and queue a run for it; the worker applies it.
+
+    `data` is a file object (an UploadedFile, an open file, the request itself) copied in chunks, or bytes.
+    Over `max_bytes` the partial copy is deleted and ExtractTooLarge raised.
+    """
     path = _upload_dir() / f"{organisation.code}-{uuid.uuid4().hex}.extract"
+    size = 0
     fd = path.open("xb")
-    path.chmod(0o600)
-    with fd:
-        fd.write(data)
-    run = ProvisioningRun.objects.create(
-        organisation=organisation,
-        source=source,
-        format=fmt,
-        file_path=str(path),
-        file_size=len(data),
-        created_by=actor if getattr(actor, "pk", None) else None,
-    )
+    try:
+        path.chmod(0o600)
+        with fd:
+            for chunk in _extract_chunks(data):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ExtractTooLarge(f"the extract is over {max_bytes} bytes")
+                fd.write(chunk)
+        run = ProvisioningRun.objects.create(
+            organisation=organisation,
+            source=source,
+            format=fmt,
+            file_path=str(path),
+            file_size=size,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)  # a refused, broken-off or unrecorded upload leaves nothing behind
+        raise
     if source == ProvisioningRun.Source.API:
         from provisioning.tasks import apply_run
 
