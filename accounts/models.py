@@ -147,6 +147,16 @@ class Account(AbstractBaseUser, PermissionsMixin):
     leaving_date = models.DateField(_("leaving date"), null=True, blank=True)
     # A keyed hash of the normalised UPN; the UPN itself is never stored.
     upn_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # The school the MIS sync last moved this account from: that school may not take it back while it is active.
+    moved_from = models.ForeignKey(
+        Organisation,
+        verbose_name=_("moved from"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     # Non-MIS accounts.
     expires_on = models.DateField(_("expiry date"), null=True, blank=True)

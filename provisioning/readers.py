@@ -18,6 +18,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from provisioning.records import (
+    ENROLMENT_FIELDS,
     LEARNER,
     STAFF,
     Extract,
@@ -475,6 +476,8 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
                     classes=tuple(sorted(set(class_names))),
                     leaving_date=leaving,
                     deleted=deleted,
+                    # a delta lists only what changed: no enrolments here means they did not change
+                    omits=ENROLMENT_FIELDS if not full and not enrolments else frozenset(),
                 )
             )
         else:

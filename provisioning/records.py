@@ -23,6 +23,8 @@ LEARNER_FIELDS = (
     "consent",
 )
 STAFF_FIELDS = ("staff_code", "staff_role", "start_date")
+# What a OneRoster package learns from a learner's enrolments; a delta row without them omits these.
+ENROLMENT_FIELDS = frozenset({"admission_date", "registration_group", "classes", "leaving_date"})
 
 
 class Reason(models.TextChoices):
@@ -84,6 +86,13 @@ class Reason(models.TextChoices):
             "This UPN belongs to an account that is not a learner account. Ask a Hwb administrator to check it."
         ),
     )
+    REGISTERED_ELSEWHERE = (
+        "registered_elsewhere",
+        _(
+            "This learner's account moved to another school, where they are still on roll. It moves back here "
+            "when that school's MIS records them as having left."
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,8 @@ class LearnerRecord:
     enrolment_status: str = ""
     # OneRoster delta: status tobedeleted
     deleted: bool = False
+    # fields this row does not carry although its extract does: the sync leaves them as they are
+    omits: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)

@@ -53,7 +53,8 @@ def learner_refusal(record: LearnerRecord, today: date, status: UpnStatus | None
         return _UPN_REASONS[status]
     if not record.admission_number:
         return Reason.MISSING_ADMISSION_NUMBER
-    if record.admission_date is None:
+    if record.admission_date is None and "admission_date" not in record.omits:
+        # a delta row without its enrolments may still update the account; the sync refuses to make one from it
         return Reason.MISSING_ADMISSION_DATE
     if is_pre_admission(record, today):
         return Reason.PRE_ADMISSION

@@ -1,8 +1,16 @@
 """Reads the Provisioning page and the API share."""
 
+import math
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
 from accounts.models import Organisation
 from accounts.permissions import Action, scopes_for
 from provisioning.models import NameChangeNotice, ProvisioningRun
+
+UPLOAD_WINDOW = timedelta(hours=1)
 
 
 def provisioning_schools(actor):
@@ -47,3 +55,23 @@ def chart_series(runs, *, width=320, bar_height=14, gap=6):
         )
         y += 2 * bar_height + gap
     return {"rows": rows, "height": max(y, 1), "width": width + 120, "bar_height": bar_height, "label_x": 0}
+
+
+def upload_retry_after(organisation, *, now=None) -> int:
+    """Seconds until the school may upload through the API again; 0 while it is under its hourly limit.
+
+    Counted from the school's API runs of the last hour rather than a cache: exact, and nothing to expire.
+    """
+    limit = settings.UMP_PROVISIONING_UPLOADS_PER_HOUR
+    now = now or timezone.now()
+    recent = list(
+        ProvisioningRun.objects.filter(
+            organisation=organisation, source=ProvisioningRun.Source.API, created_at__gt=now - UPLOAD_WINDOW
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return 0
+    # once the limit-th newest upload leaves the window, fewer than `limit` remain in it
+    return max(1, math.ceil((recent[-1] + UPLOAD_WINDOW - now).total_seconds()))

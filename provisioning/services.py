@@ -68,10 +68,12 @@ LOADED = (
     "start_date",
     "leaving_date",
     "work_email",
+    "moved_from_id",
     "updated_at",
 )
 WRITTEN = (
     "organisation",
+    "moved_from",
     "status",
     "status_reason",
     "status_changed_at",
@@ -89,6 +91,8 @@ WRITTEN = (
     "work_email",
     "updated_at",
 )
+# WRITTEN field -> its LOADED name (a foreign key is loaded and set by its id)
+_ATTNAMES = {name: Account._meta.get_field(name).attname for name in WRITTEN}
 
 
 class ProvisioningError(Exception):
@@ -199,8 +203,11 @@ _JSON_LOADED = {
 
 
 def _learner_fields(record, fields: set[str]) -> dict:
-    values = {"leaving_date": record.leaving_date}
+    omits = record.omits
+    values = {} if "leaving_date" in omits else {"leaving_date": record.leaving_date}
     for name in fields:
+        if name in omits:
+            continue
         value = getattr(record, name)
         values[name] = list(value) if name == "classes" else value
     return values
@@ -233,9 +240,7 @@ def _plan(organisation: Organisation, extract: Extract, today: date) -> _Plan:
 
     def change(account_id: int, **values):
         current = plan.changes.get(account_id) or {
-            name: plan.loaded[account_id][name if name != "organisation" else "organisation_id"]
-            for name in WRITTEN
-            if name != "updated_at"
+            name: plan.loaded[account_id][_ATTNAMES[name]] for name in WRITTEN if name != "updated_at"
         }
         current.update(values)
         current["updated_at"] = now
@@ -275,7 +280,7 @@ def _plan(organisation: Organisation, extract: Extract, today: date) -> _Plan:
         row = plan.loaded[account_id]
         compare_names(account_id, record_forename, record_surname)
         if moved:
-            change(account_id, organisation=organisation.pk, **values)
+            change(account_id, organisation=organisation.pk, moved_from=row["organisation_id"], **values)
             plan.transferred.add(account_id)
             if row["status"] == DEACTIVATED and row["status_reason"] == LEAVER:
                 reactivate(account_id)
@@ -308,18 +313,21 @@ def _plan(organisation: Organisation, extract: Extract, today: date) -> _Plan:
             h = hashes[r.upn]
             values = _learner_fields(r, extract.learner_fields)
             i = by_hash.get(h)
-            if i is None:
-                plan.creates.append((LEARNER, r, h))
-            elif plan.loaded[i]["kind"] != LEARNER:
+            a = plan.loaded.get(i)
+            moved = a is not None and a["organisation_id"] != organisation.pk
+            if a is not None and a["kind"] != LEARNER:
                 plan.refused.append(Refusal(r.row, Reason.UPN_BELONGS_TO_STAFF, LEARNER))
+            elif (a is None or moved) and "admission_date" in r.omits:
+                # a delta row without its enrolments can update an account here, but not admit a learner here
+                plan.refused.append(Refusal(r.row, Reason.MISSING_ADMISSION_DATE, LEARNER))
+            elif a is None:
+                plan.creates.append((LEARNER, r, h))
+            elif moved and a["moved_from_id"] == organisation.pk and a["status"] != DEACTIVATED:
+                # dual registration: it left here for a school that still has it on roll. Taking it back would
+                # have the two schools' runs move it to and fro every hour; it returns once it leaves there.
+                plan.refused.append(Refusal(r.row, Reason.REGISTERED_ELSEWHERE, LEARNER))
             else:
-                keep(
-                    i,
-                    values,
-                    r.forename,
-                    r.surname,
-                    moved=plan.loaded[i]["organisation_id"] != organisation.pk,
-                )
+                keep(i, values, r.forename, r.surname, moved=moved)
         for r in assessment.learner_leavers:
             i = by_hash.get(hashes[r.upn])
             if i in local and local[i]["status"] != DEACTIVATED:
@@ -510,7 +518,7 @@ def _write_changes(changes: dict[int, dict], loaded: dict[int, dict]) -> None:
         for i, values in changes.items():
             obj = Account(pk=i)
             for name, value in values.items():
-                setattr(obj, "organisation_id" if name == "organisation" else name, value)
+                setattr(obj, _ATTNAMES[name], value)
             objs.append(obj)
         Account.objects.bulk_update(objs, list(WRITTEN), batch_size=500)
         return
@@ -717,16 +725,52 @@ def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
                     continue
                 touched |= mine
                 hashes |= new
-                applying.append((item, plan, report))
-            if applying:
-                _write_batch(applying, actor, step)
-            waiting = deferred
+                applying.append((n, item, plan, report))
+            # A school whose accounts another worker changed since they were read plans again (after this
+            # batch's writes, with those rows now locked); the rest of the batch goes on.
+            stale = _lock_changed(applying)
+            fresh = [(i, p, r) for _n, i, p, r in applying if not stale or not set(p.changes) & stale]
+            if stale:
+                if not fresh:
+                    raise _Stale
+                deferred += [(n, i) for n, i, p, _r in applying if set(p.changes) & stale]
+            if fresh:
+                _write_batch(fresh, actor, step)
+            waiting = sorted(deferred, key=_first)
         step("done")
     return [reports[n] for n in range(len(items))]
 
 
 def _pk(obj):
     return obj.pk
+
+
+def _first(pair):
+    return pair[0]
+
+
+def _lock_changed(applying) -> set[int]:
+    """Lock every account the plans change; return those another worker changed since they were read."""
+    loaded = {}
+    for _n, _item, plan, _report in applying:
+        loaded.update({i: plan.loaded[i]["updated_at"] for i in plan.changes})
+    if not loaded:
+        return set()
+    stale, seen = set(), set()
+    ids = sorted(loaded)
+    for j in range(0, len(ids), 5000):
+        # in id order, so that two workers locking overlapping accounts queue rather than deadlock
+        rows = (
+            Account.objects.select_for_update()
+            .filter(pk__in=ids[j : j + 5000])
+            .order_by("pk")
+            .values_list("pk", "updated_at")
+        )
+        for pk, updated_at in rows:
+            seen.add(pk)
+            if updated_at != loaded[pk]:
+                stale.add(pk)
+    return stale | (set(loaded) - seen)  # a row gone since is stale too
 
 
 def _write_batch(applying, actor, step) -> None:
@@ -845,12 +889,10 @@ def _delete_file(run: ProvisioningRun) -> None:
         run.save(update_fields=["file_path"])
 
 
-def run_apply(
-    *, run: ProvisioningRun, actor=None, approve: bool = False, progress=None, today: date | None = None
-) -> Report:
-    """Read a queued (or approved held) run's extract and apply it; the file is deleted unless the run is held."""
+def _run_start(run: ProvisioningRun, approve: bool) -> ProvisioningRun:
+    """Take a queued (or, to approve, a held) run for this worker: it is `running` from now on."""
     with transaction.atomic():
-        run = ProvisioningRun.objects.select_for_update().get(pk=run.pk)
+        run = ProvisioningRun.objects.select_for_update().select_related("organisation").get(pk=run.pk)
         allowed = {ProvisioningRun.Status.QUEUED, ProvisioningRun.Status.RUNNING}
         if approve:
             allowed = {ProvisioningRun.Status.HELD}
@@ -861,53 +903,77 @@ def run_apply(
         run.status = ProvisioningRun.Status.RUNNING
         run.started_at = timezone.now()
         run.save(update_fields=["status", "started_at"])
-    organisation = run.organisation
-    try:
-        extract = read_extract(Path(run.file_path), fmt=run.format, school_code=organisation.code)
-    except (ExtractError, OSError) as exc:
-        run.status = ProvisioningRun.Status.FAILED
-        run.error_code = exc.problem.value if isinstance(exc, ExtractError) else "missing_file"
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error_code", "finished_at"])
-        _delete_file(run)
-        audit_record(
-            actor=actor,
-            action="provisioning.run_failed",
-            organisation=organisation,
-            outcome="failure",
-            details={"run": run.pk, "error": run.error_code},
-        )
-        return Report(run_id=run.pk)
-    run.full = extract.full
-    if approve:
-        run.decided_by = actor if getattr(actor, "pk", None) else None
-        run.decided_at = timezone.now()
-    try:
-        report = extract_apply(
-            organisation=organisation,
-            extract=extract,
-            actor=actor,
-            run=run,
-            approve=approve,
-            progress=progress,
-            today=today,
-        )
-    except Exception:
-        # nothing was applied (one transaction); the school's next extract converges
-        ProvisioningRun.objects.filter(pk=run.pk).update(
-            status=ProvisioningRun.Status.FAILED, error_code="error", finished_at=timezone.now()
-        )
-        _delete_file(run)
-        raise
-    if not report.held:
-        _delete_file(run)
+    return run
+
+
+def _run_failed(run: ProvisioningRun, error_code: str, actor=None) -> None:
+    ProvisioningRun.objects.filter(pk=run.pk).update(
+        status=ProvisioningRun.Status.FAILED, error_code=error_code, finished_at=timezone.now()
+    )
+    run.status, run.error_code = ProvisioningRun.Status.FAILED, error_code
+    _delete_file(run)
     audit_record(
         actor=actor,
-        action="provisioning.run_approve" if approve else "provisioning.run",
-        organisation=organisation,
-        details={"run": run.pk, **report.counts()},
+        action="provisioning.run_failed",
+        organisation=run.organisation,
+        outcome="failure",
+        details={"run": run.pk, "error": error_code},
     )
-    return report
+
+
+def run_apply(
+    *, run: ProvisioningRun, actor=None, approve: bool = False, progress=None, today: date | None = None
+) -> Report:
+    """Read a queued (or approved held) run's extract and apply it; the file is deleted unless the run is held."""
+    run = _run_start(run, approve)
+    return _runs_apply([run], actor=actor, approve=approve, progress=progress, today=today)[0]
+
+
+def _runs_apply(runs, *, actor=None, approve=False, progress=None, today=None) -> list[Report]:
+    """Apply started runs together (one transaction); a run whose file cannot be read fails on its own."""
+    reports: dict[int, Report] = {}
+    items = []
+    for run in runs:
+        try:
+            extract = read_extract(Path(run.file_path), fmt=run.format, school_code=run.organisation.code)
+        except (ExtractError, OSError) as exc:
+            _run_failed(run, exc.problem.value if isinstance(exc, ExtractError) else "missing_file", actor)
+            reports[run.pk] = Report(run_id=run.pk)
+            continue
+        run.full = extract.full
+        if approve:
+            run.decided_by = actor if getattr(actor, "pk", None) else None
+            run.decided_at = timezone.now()
+        items.append(Item(run.organisation, extract, run))
+    options = {"actor": actor, "approve": approve, "progress": progress, "today": today}
+    try:
+        done = list(zip(items, extracts_apply(items=items, **options), strict=True)) if items else []
+    except Exception:
+        # nothing was applied (one transaction); the school's next extract converges
+        if len(items) == 1:
+            _run_failed(items[0].run, "error", actor)
+            raise
+        # One school at a time, so that only the school at fault fails and the rest go ahead.
+        done = []
+        for item in items:
+            try:
+                done.append((item, extracts_apply(items=[item], **options)[0]))
+            except Exception:
+                log.exception("provisioning run %s for %s failed", item.run.pk, item.organisation.code)
+                _run_failed(item.run, "error", actor)
+                reports[item.run.pk] = Report(run_id=item.run.pk)
+    for item, report in done:
+        run = item.run
+        if not report.held:
+            _delete_file(run)
+        audit_record(
+            actor=actor,
+            action="provisioning.run_approve" if approve else "provisioning.run",
+            organisation=run.organisation,
+            details={"run": run.pk, **report.counts()},
+        )
+        reports[run.pk] = report
+    return [reports[run.pk] for run in runs]
 
 
 def run_approve(*, run: ProvisioningRun, actor) -> Report:
@@ -933,20 +999,29 @@ def run_reject(*, run: ProvisioningRun, actor) -> ProvisioningRun:
 
 
 def runs_apply_queued() -> list[int]:
-    """Apply every queued run (and any a killed worker left running) oldest first; returns their ids."""
+    """Apply every queued run (and any a killed worker left running) oldest first; returns their ids.
+
+    Runs are applied UMP_PROVISIONING_BATCH schools to a transaction: a local authority's first upload of
+    every school's extract goes in at bulk speed, and each school is still reconciled and held on its own.
+    """
     stale = timezone.now() - STALE_AFTER
     ids = list(
         ProvisioningRun.objects.filter(status=ProvisioningRun.Status.QUEUED)
         .union(ProvisioningRun.objects.filter(status=ProvisioningRun.Status.RUNNING, started_at__lt=stale))
         .values_list("id", flat=True)
     )
+    queued = list(ProvisioningRun.objects.filter(pk__in=ids).order_by("created_at", "id"))
     done = []
-    for run in ProvisioningRun.objects.filter(pk__in=ids).order_by("created_at", "id"):
-        try:
-            run_apply(run=run)
-        except ProvisioningError:
-            continue  # another worker took it
-        done.append(run.pk)
+    size = max(1, settings.UMP_PROVISIONING_BATCH)
+    for n in range(0, len(queued), size):
+        started = []
+        for run in queued[n : n + size]:
+            try:
+                started.append(_run_start(run, approve=False))
+            except ProvisioningError:
+                continue  # another worker took it
+        _runs_apply(started)
+        done += [run.pk for run in started]
     return done
 
 

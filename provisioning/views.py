@@ -1,5 +1,6 @@
 """The Provisioning page for Digital Champions and Hwb administrators, and the Provisioning Client's API."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -7,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,8 +17,16 @@ from accounts.services import audit_record
 from provisioning.models import ProvisioningRun
 from provisioning.readers import Problem
 from provisioning.records import Reason
-from provisioning.selectors import chart_series, notices_pending, provisioning_schools, runs_visible
+from provisioning.selectors import (
+    chart_series,
+    notices_pending,
+    provisioning_schools,
+    runs_visible,
+    upload_retry_after,
+)
 from provisioning.services import (
+    MAX_EXTRACT_BYTES,
+    ExtractTooLarge,
     ProvisioningError,
     notice_decide,
     run_approve,
@@ -25,7 +35,7 @@ from provisioning.services import (
     token_authenticate,
 )
 
-MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_EXTRACT_BYTES
 RECENT = 20
 
 
@@ -178,6 +188,42 @@ def _unauthorised(request):
     return response
 
 
+def _error(code, message, status):
+    return JsonResponse(
+        {"error": code, "message": message}, status=status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def _too_large():
+    return _error(
+        Problem.ZIP_TOO_LARGE.value,
+        _("The extract is larger than %(mb)s MB, the most the portal accepts. It was not kept.")
+        % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)},
+        413,
+    )
+
+
+def _rate_limited(request, school, retry_after):
+    limit = settings.UMP_PROVISIONING_UPLOADS_PER_HOUR
+    minutes = -(-retry_after // 60)
+    audit_record(
+        actor=None,
+        action="provisioning.upload",
+        organisation=school,
+        request=request,
+        outcome="denied",
+        details={"reason": "rate_limited", "limit": limit, "retry_after": retry_after},
+    )
+    message = ngettext(
+        "This school has reached its hourly upload limit (%(limit)s). Try again in %(minutes)s minute.",
+        "This school has reached its hourly upload limit (%(limit)s). Try again in %(minutes)s minutes.",
+        minutes,
+    ) % {"limit": limit, "minutes": minutes}
+    response = _error("rate_limited", message, 429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def _run_json(request, run):
     data = {
         "run": run.pk,
@@ -202,7 +248,10 @@ def api_extract_upload(request):
     """Queue an extract for the token's school; the response gives the run and where to read its status."""
     school = _bearer(request)
     if school is None:
-        return _unauthorised(request)
+        return _unauthorised(request)  # before the limit: a wrong token never counts against a school
+    # before the body is read: a school over its limit costs the portal one query
+    if retry_after := upload_retry_after(school):
+        return _rate_limited(request, school, retry_after)
     fmt = request.GET.get("format", "auto")
     if fmt not in ("auto", "mis-csv", "oneroster"):
         return JsonResponse({"error": "bad_format"}, status=400)
@@ -211,30 +260,33 @@ def api_extract_upload(request):
     except ValueError:
         length = 0
     if length > MAX_UPLOAD_BYTES:
-        return JsonResponse({"error": Problem.ZIP_TOO_LARGE.value}, status=413)
+        return _too_large()
     if request.content_type == "multipart/form-data":
         upload = request.FILES.get("file")
         if upload is None:
             return JsonResponse({"error": "no_file"}, status=400)
-        data = b"".join(upload.chunks())
+        data, empty = upload, not upload.size
     else:
-        # read the stream, not request.body, so the in-memory limit for form posts does not apply
-        chunks, size = [], 0
-        while chunk := request.read(1024 * 1024):
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                return JsonResponse({"error": Problem.ZIP_TOO_LARGE.value}, status=413)
-            chunks.append(chunk)
-        data = b"".join(chunks)
-    if not data:
+        # the request itself is the file: read as a stream, never whole, so no in-memory limit applies
+        data, empty = request, not length
+    if empty:
         return JsonResponse({"error": "empty"}, status=400)
-    run = run_create(organisation=school, data=data, source=ProvisioningRun.Source.API, fmt=fmt)
+    try:
+        run = run_create(
+            organisation=school,
+            data=data,
+            source=ProvisioningRun.Source.API,
+            fmt=fmt,
+            max_bytes=MAX_UPLOAD_BYTES,
+        )
+    except ExtractTooLarge:
+        return _too_large()
     audit_record(
         actor=None,
         action="provisioning.upload",
         organisation=school,
         request=request,
-        details={"run": run.pk, "bytes": len(data)},
+        details={"run": run.pk, "bytes": run.file_size},
     )
     return JsonResponse(_run_json(request, run), status=202)
 

@@ -176,6 +176,12 @@ UMP_EMAIL_DOMAIN = env.str("UMP_EMAIL_DOMAIN", default="hwbcymru.net")
 UMP_SIGNIN_URL = env.str("UMP_SIGNIN_URL", default="https://hwb.gov.wales")
 UMP_USERNAME_MAX_LENGTH = 20
 UMP_PROVISIONING_BRAKE = env.float("UMP_PROVISIONING_BRAKE", default=0.10)
+# Queued runs applied to one transaction by the hourly sweep (shared username claims and COPYs).
+UMP_PROVISIONING_BATCH = env.int("UMP_PROVISIONING_BATCH", default=50)
+# Extracts one school may upload through the Provisioning Client API in any hour; more get a 429.
+UMP_PROVISIONING_UPLOADS_PER_HOUR = env.int("UMP_PROVISIONING_UPLOADS_PER_HOUR", default=12)
+if UMP_PROVISIONING_UPLOADS_PER_HOUR < 1:
+    raise ImproperlyConfigured("UMP_PROVISIONING_UPLOADS_PER_HOUR must be at least 1.")
 UMP_UPLOAD_DIR = env.path("UMP_UPLOAD_DIR", default=BASE_DIR / "media" / "extracts")
 
 # Celery: with no broker configured (README command 1) tasks run in-process.

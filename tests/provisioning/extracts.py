@@ -143,7 +143,8 @@ ENROL = [
 
 
 def oneroster_members(*, school="6814001", learners=(), teachers=(), mode="bulk", extra_orgs=()):
-    """learners: dicts with n, given, family, adno, grade, begin, end, reg, classes, status, upn.
+    """learners: dicts with n, given, family, adno, grade, begin, end, reg, classes, status, upn, and
+    enrolments=False for a user row without its enrolments (as in a delta where only the user changed).
     teachers: dicts with code, given, family, begin, role."""
     delta = mode == "delta"
     stamp = "2026-11-01T10:00:00Z" if delta else ""
@@ -179,6 +180,8 @@ def oneroster_members(*, school="6814001", learners=(), teachers=(), mode="bulk"
                 "",
             ]
         )
+        if not item.get("enrolments", True):
+            continue
         for title, ctype in [(item.get("reg", "7B"), "homeroom")] + [
             (c, "scheduled") for c in item.get("classes", ["7B/Sc1"])
         ]:

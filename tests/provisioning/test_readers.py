@@ -13,7 +13,7 @@ from provisioning.readers import (
     read_mis_csv,
     read_zip_members,
 )
-from provisioning.records import LEARNER, STAFF, Reason
+from provisioning.records import ENROLMENT_FIELDS, LEARNER, STAFF, Reason
 
 from .extracts import (
     oneroster_members,
@@ -166,6 +166,15 @@ class OneRosterTests:
         extract = read_extract(zip_bytes(members))
         assert not extract.full
         assert [r.deleted for r in extract.learners] == [False, True]
+
+    def test_a_delta_row_without_enrolments_omits_what_they_give(self):
+        learners = [{"n": 1, "enrolments": False}, {"n": 2}]
+        delta = read_extract(zip_bytes(oneroster_members(learners=learners, mode="delta")))
+        assert [r.omits for r in delta.learners] == [ENROLMENT_FIELDS, frozenset()]
+        assert delta.learners[0].admission_date is None and delta.learners[0].classes == ()
+        # a full list without a learner's enrolments means they have none
+        bulk = read_extract(zip_bytes(oneroster_members(learners=learners)))
+        assert [r.omits for r in bulk.learners] == [frozenset(), frozenset()]
 
     def test_it_refuses_a_school_not_in_the_package(self):
         with pytest.raises(ExtractError) as exc:

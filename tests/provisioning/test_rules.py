@@ -1,10 +1,10 @@
 from datetime import date
 
-from provisioning.readers import read_mis_csv
+from provisioning.readers import read_extract, read_mis_csv
 from provisioning.records import Reason
 from provisioning.rules import assess
 
-from .extracts import pupil, pupils_csv, staff, staff_csv
+from .extracts import oneroster_zip, pupil, pupils_csv, staff, staff_csv
 
 TODAY = date(2026, 11, 22)
 
@@ -24,6 +24,11 @@ class LearnerRuleTests:
         assert reasons([pupil(1, upn_value="")]) == [(2, Reason.MISSING_UPN)]
         assert reasons([pupil(1, adno="")]) == [(2, Reason.MISSING_ADMISSION_NUMBER)]
         assert reasons([pupil(1, admitted="")]) == [(2, Reason.MISSING_ADMISSION_DATE)]
+
+    def test_a_delta_row_without_enrolments_is_not_refused_for_their_admission_date(self):
+        extract = read_extract(oneroster_zip(learners=[{"n": 1, "enrolments": False}], mode="delta"))
+        result = assess(extract, TODAY)
+        assert len(result.learners) == 1 and not result.refused
 
     def test_upn_problems_have_their_reasons(self):
         assert reasons([pupil(1, upn_value="A801200005001")]) == [(2, Reason.UPN_CHECK_LETTER)]

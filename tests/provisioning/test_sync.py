@@ -1,6 +1,7 @@
 """The sync: create, update, leave, return, move, rename notices, the brake, idempotence, atomicity."""
 
 import threading
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -209,10 +210,11 @@ class TransferTests:
         )
         assert report.transferred_in == 1
         after = Account.objects.get(pk=before.pk)
-        assert (after.organisation_id, after.staff_code, after.username) == (
+        assert (after.organisation_id, after.staff_code, after.username, after.moved_from_id) == (
             wales.secondary.pk,
             "MOR",
             before.username,
+            wales.other_school.pk,
         )
 
     def test_a_staff_code_changed_at_the_school_keeps_the_account(self, wales):
@@ -222,6 +224,118 @@ class TransferTests:
         report = apply(wales.other_school, header + b"Morgan,Rhys,RM2,rhys.morgan@example.org\r\n")
         assert (report.created, report.deactivated, report.updated) == (0, 0, 1)
         assert Account.objects.get(pk=before.pk).staff_code == "RM2"
+
+
+class DualRegistrationTests:
+    """A learner on roll at two schools at once settles at one of them instead of moving to and fro."""
+
+    def test_the_account_moves_once_and_the_other_school_is_told_why(self, wales):
+        a_school, b_school, data = wales.secondary, wales.other_school, pupils_csv([pupil(1)])
+        apply(b_school, data)
+        report = apply(a_school, data)
+        assert report.transferred_in == 1
+        account = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (account.organisation_id, account.moved_from_id) == (a_school.pk, b_school.pk)
+
+        report = apply(b_school, data)
+        assert [(r.row, r.reason) for r in report.refused] == [(2, Reason.REGISTERED_ELSEWHERE)]
+        assert (report.transferred_in, report.created, report.deactivated) == (0, 0, 0)
+        assert "still on roll" in report.as_dict()["refused_rows"][0]["message"]
+
+        before = Account.objects.filter(pk=account.pk).values().get()
+        events = AuditEvent.objects.count()
+        assert apply(a_school, data).counts() == {**NOTHING, "unchanged": 1}
+        assert apply(b_school, data).counts() == {**NOTHING, "refused": 1}
+        assert Account.objects.filter(pk=account.pk).values().get() == before
+        assert AuditEvent.objects.count() == events
+
+    def test_a_learner_who_left_the_new_school_can_return(self, wales):
+        a_school, b_school = wales.secondary, wales.other_school
+        apply(b_school, pupils_csv([pupil(1), pupil(2)]))
+        apply(a_school, pupils_csv([pupil(1)]))
+        apply(a_school, pupils_csv([pupil(1, leaving="31/10/2026")]))
+        report = apply(b_school, pupils_csv([pupil(1, reg="9B"), pupil(2)]))
+        assert (report.transferred_in, report.refused) == (1, [])
+        account = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (
+            account.organisation_id,
+            account.status,
+            account.registration_group,
+            account.moved_from_id,
+        ) == (
+            b_school.pk,
+            "active",
+            "9B",
+            a_school.pk,
+        )
+
+    def test_the_school_it_moved_to_may_still_take_it_from_a_third_school(self, wales):
+        apply(wales.other_school, pupils_csv([pupil(1)]))
+        apply(wales.secondary, pupils_csv([pupil(1)]))
+        report = apply(wales.primary, pupils_csv([pupil(1)]))
+        assert report.transferred_in == 1
+        account = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (account.organisation_id, account.moved_from_id) == (wales.primary.pk, wales.secondary.pk)
+
+
+NOTHING = {
+    "created": 0,
+    "updated": 0,
+    "transferred_in": 0,
+    "deactivated": 0,
+    "reactivated": 0,
+    "unchanged": 0,
+    "refused": 0,
+    "held": 0,
+}
+
+
+class OneRosterDeltaTests:
+    """A delta is a change list: what it does not carry stays as it is."""
+
+    def setup_bulk(self, org):
+        apply(
+            org,
+            oneroster_zip(
+                learners=[{"n": 1, "reg": "7C", "classes": ["7C/Hi", "7C/Cy"], "end": "2027-07-20"}]
+            ),
+        )
+
+    def test_a_learner_without_enrolments_in_the_delta_keeps_their_classes(self, wales):
+        self.setup_bulk(wales.secondary)
+        delta = oneroster_zip(learners=[{"n": 1, "grade": "08", "enrolments": False}], mode="delta")
+        report = apply(wales.secondary, delta)
+        assert (report.updated, report.refused) == (1, [])
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.year_group, a.registration_group, a.classes) == ("8", "7C", ["7C/Cy", "7C/Hi"])
+        assert (a.admission_date, a.leaving_date) == (date(2019, 9, 1), date(2027, 7, 20))
+
+    def test_a_learner_with_enrolments_in_the_delta_gets_the_new_classes(self, wales):
+        self.setup_bulk(wales.secondary)
+        delta = oneroster_zip(
+            learners=[{"n": 1, "reg": "8C", "classes": ["8C/Hi"], "begin": "2019-09-02"}], mode="delta"
+        )
+        assert apply(wales.secondary, delta).updated == 1
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        assert (a.registration_group, a.classes, a.admission_date, a.leaving_date) == (
+            "8C",
+            ["8C/Hi"],
+            date(2019, 9, 2),
+            None,
+        )
+
+    def test_a_delta_without_enrolments_neither_makes_nor_moves_an_account(self, wales):
+        apply(wales.other_school, pupils_csv([pupil(2)]))
+        delta = oneroster_zip(
+            learners=[{"n": 2, "enrolments": False}, {"n": 3, "enrolments": False}], mode="delta"
+        )
+        report = apply(wales.secondary, delta)
+        assert [(r.row, r.reason) for r in report.refused] == [
+            (2, Reason.MISSING_ADMISSION_DATE),
+            (3, Reason.MISSING_ADMISSION_DATE),
+        ]
+        assert Account.objects.get(upn_hash=upn_hash(upn(2))).organisation_id == wales.other_school.pk
+        assert not Account.objects.filter(upn_hash=upn_hash(upn(3))).exists()
 
 
 class NameChangeTests:

@@ -48,12 +48,13 @@ class Command(BaseCommand):
                     organisation=organisation, extract=extract, dry_run=True, progress=step
                 )
             else:
-                run = run_create(
-                    organisation=organisation,
-                    data=_folder_zip(file) if file.is_dir() else file.read_bytes(),
-                    source=ProvisioningRun.Source.COMMAND,
-                    fmt="oneroster" if file.is_dir() else format,
-                )
+                with io.BytesIO(_folder_zip(file)) if file.is_dir() else file.open("rb") as data:
+                    run = run_create(
+                        organisation=organisation,
+                        data=data,  # a file is copied in chunks, never read whole
+                        source=ProvisioningRun.Source.COMMAND,
+                        fmt="oneroster" if file.is_dir() else format,
+                    )
                 report = run_apply(run=run, progress=step)
                 run.refresh_from_db()
                 if run.status == ProvisioningRun.Status.FAILED:

@@ -2,7 +2,8 @@
 
 Rules: the token is the school's (manage.py provisioning_token CODE); the extract is sent over HTTPS as the
 request body and queued; the portal applies it and this command polls the run until it finishes (or --no-wait).
-Exit status: 0 applied, 2 held for approval, 1 failed.
+Exit status: 0 applied, 2 held for approval, 1 failed. A school over its hourly upload limit gets the portal's
+message and how many seconds to wait (HTTP 429, Retry-After); nothing was sent to the queue.
 """
 
 import json
@@ -67,6 +68,13 @@ class Command(BaseCommand):
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
-            raise CommandError(f"The portal answered {exc.code}: {detail}") from exc
+            try:
+                message = json.loads(detail).get("message", "")
+            except (ValueError, AttributeError):
+                message = ""
+            if exc.code == 429 and message:
+                retry = exc.headers.get("Retry-After", "?")
+                raise CommandError(f"{message} (HTTP 429, Retry-After: {retry} s)") from exc
+            raise CommandError(f"The portal answered {exc.code}: {message or detail}") from exc
         except urllib.error.URLError as exc:
             raise CommandError(f"Could not reach the portal: {exc.reason}") from exc
