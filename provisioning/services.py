@@ -691,7 +691,18 @@ def extracts_apply(
                 raise
         except OperationalError as exc:
             # two schools' runs claiming overlapping usernames can deadlock; PostgreSQL aborts one, which retries
-            if getattr(exc.__cause__, "sqlstate", "") not in ("40P01", "40001") or attempt == _RETRIES - 1:
+            if getattr(exc.__cause__, "sqlstate", "") not in ("40P01", "40001"):
+                raise
+            if len(items) > 1 and attempt:
+                # A large batch holds many claims until it commits, so it keeps meeting another worker's: go on
+                # in two halves, each its own transaction, which hold half as many.
+                log.info("provisioning batch of %d hit deadlocks again; applying it in halves", len(items))
+                half = len(items) // 2
+                options = {"actor": actor, "dry_run": dry_run, "approve": approve, "today": today}
+                return extracts_apply(items=items[:half], progress=progress, **options) + extracts_apply(
+                    items=items[half:], progress=progress, **options
+                )
+            if attempt == _RETRIES - 1:
                 raise
             log.info("provisioning batch of %d hit a deadlock; retrying", len(items))
         else:
@@ -745,11 +756,13 @@ def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
                 # for the earlier one's writes and plans again, exactly as if it had run after it.
                 mine = set(plan.changes)
                 new = {h for _k, _r, h in plan.creates if h}
-                if mine & touched or new & hashes:
-                    deferred.append((n, item))
-                    continue
+                overlaps = mine & touched or new & hashes
+                # a waiting school's accounts count as touched too, so that the order between them holds
                 touched |= mine
                 hashes |= new
+                if overlaps:
+                    deferred.append((n, item))
+                    continue
                 applying.append((n, item, plan, report))
             # A school whose accounts another worker changed since they were read plans again (after this
             # batch's writes, with those rows now locked); the rest of the batch goes on.

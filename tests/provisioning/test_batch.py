@@ -165,3 +165,32 @@ class StaleRowTests:
         assert planned == [wales.secondary.code, wales.other_school.code, wales.secondary.code]
         assert [r.updated for r in reports] == [1, 1]
         assert Account.objects.get(pk=account.pk).registration_group == "7B"
+
+
+class DeadlockTests:
+    def test_a_batch_that_keeps_deadlocking_goes_on_in_halves(self, wales, monkeypatch):
+        from django.db import OperationalError
+
+        class Deadlock(Exception):
+            sqlstate = "40P01"
+
+        real = services._apply_batch
+        sizes = []
+
+        def apply_batch(items, *args):
+            sizes.append(len(items))
+            if len(items) > 1:  # another worker's claims, every time
+                try:
+                    raise Deadlock
+                except Deadlock as cause:
+                    raise OperationalError("deadlock detected") from cause
+            return real(items, *args)
+
+        monkeypatch.setattr(services, "_apply_batch", apply_batch)
+        reports = batch(
+            item(wales.secondary, pupils_csv([pupil(1)])),
+            item(wales.other_school, pupils_csv([pupil(1, est=2001)])),
+            item(wales.secondary, staff_csv([staff("RMO", "Morgan", "Rhys")])),
+        )
+        assert [r.created for r in reports] == [1, 1, 1]
+        assert sizes == [3, 3, 1, 2, 2, 1, 1]
