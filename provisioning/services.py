@@ -8,6 +8,7 @@ keyed on the school). The UPN exists only in memory; what is stored and compared
 
 import json
 import logging
+import operator
 import secrets
 import uuid
 from collections.abc import Callable
@@ -332,7 +333,6 @@ def _plan(organisation: Organisation, extract: Extract, today: date) -> _Plan:
             by_hash.update({a["upn_hash"]: i for i, a in found.items()})
         for r in assessment.learners:
             h = hashes[r.upn]
-            values = _learner_fields(r, extract.learner_fields)
             i = by_hash.get(h)
             a = plan.loaded.get(i)
             moved = a is not None and a["organisation_id"] != organisation.pk
@@ -348,7 +348,7 @@ def _plan(organisation: Organisation, extract: Extract, today: date) -> _Plan:
                 # have the two schools' runs move it to and fro every hour; it returns once it leaves there.
                 plan.refused.append(Refusal(r.row, Reason.REGISTERED_ELSEWHERE, LEARNER))
             else:
-                keep(i, values, r.forename, r.surname, moved=moved)
+                keep(i, _learner_fields(r, extract.learner_fields), r.forename, r.surname, moved=moved)
         for r in assessment.learner_leavers:
             i = by_hash.get(hashes[r.upn])
             if i in local and local[i]["status"] != DEACTIVATED:
@@ -503,8 +503,9 @@ def _insert_accounts(rows: list[dict]) -> list[int]:
         usernames_bind(list(Account.objects.filter(pk__in=ids.values())))
         return [ids[r["username"]] for r in rows]
     names = [f.name for f, _d, _c in plan]
-    defaults = [(f.attname, f.get_default() if callable_ else d) for f, d, callable_ in plan]
-    rows_copy(Account, names, ([row.get(name, d) for name, d in defaults] for row in rows))
+    defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_ in plan}
+    pick = operator.itemgetter(*(f.attname for f, _d, _c in plan))
+    rows_copy(Account, names, (pick({**defaults, **row}) for row in rows))
     return [row["id"] for row in rows]
 
 
