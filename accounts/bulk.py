@@ -23,7 +23,8 @@ def rows_copy(model: type[models.Model], names: Sequence[str], rows: Iterable[Se
     fields, is_json = _columns(model, names)
     if connection.vendor != "postgresql":
         attnames = [f.attname for f in fields]
-        model._base_manager.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows], 1000)
+        objs = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+        model._base_manager.bulk_create(objs, batch_size=1000)
         return
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -43,8 +44,10 @@ def rows_copy(model: type[models.Model], names: Sequence[str], rows: Iterable[Se
 
 def ids_reserve(model: type[models.Model], n: int) -> list[int] | None:
     """Take n primary keys from the table's sequence (PostgreSQL); None where the database cannot."""
-    if connection.vendor != "postgresql" or n == 0:
-        return None if connection.vendor != "postgresql" else []
+    if connection.vendor != "postgresql":
+        return None
+    if n == 0:
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",

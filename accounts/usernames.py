@@ -94,7 +94,8 @@ def username_allocate(*, forename, surname, account=None):
 def _claim(proposals, account_ids):
     """Insert the proposed claims in key order; return the keys this call won (a concurrent run may hold some).
 
-    Key order makes concurrent runs take the unique-index locks in the same order, so they never deadlock.
+    Key order makes concurrent runs take the unique-index locks in the same order, so that one statement never
+    deadlocks another; runs that claim again later in their transaction still can, and the sync retries them.
     """
     ordered = sorted(proposals.items())
     if connection.vendor == "postgresql":

@@ -190,18 +190,19 @@ def _values(qs, *extra) -> dict[int, dict]:
 def _values_by_upn_hash(hashes: list[str]) -> dict[int, dict]:
     """`_values` of the accounts holding these UPN hashes, anywhere in Wales.
 
-    On PostgreSQL the hashes go as one array parameter: a school's first run asks for every learner it has,
-    and an IN list of 1,500 64-character parameters costs more to send and plan than the lookup itself.
+    On PostgreSQL the hashes go as one parameter: a school's first run asks for every learner it has, and an
+    IN list of 1,500 64-character parameters costs more to send and plan than the lookup itself.
     """
     if connection.vendor != "postgresql":
         return _values(Account.objects.filter(upn_hash__in=hashes))
-    sql, params = Account.objects.filter(upn_hash="?").values_list(*LOADED).query.sql_with_params()
-    where = f"{connection.ops.quote_name(Account._meta.db_table)}.{connection.ops.quote_name('upn_hash')} = %s"
-    if where not in sql or params != ("?",):
-        return _values(Account.objects.filter(upn_hash__in=hashes))
+    columns = ", ".join(connection.ops.quote_name(Account._meta.get_field(n).column) for n in LOADED)
+    table = connection.ops.quote_name(Account._meta.db_table)
     with connection.cursor() as cursor:
-        # hashes are hex digits: one comma-joined text parameter, which psycopg sends without quoting each
-        cursor.execute(sql.replace(where, where.replace("= %s", "= ANY(string_to_array(%s, ','))")), [",".join(hashes)])
+        # identifiers come from the model; the hashes (hex digits, so no commas) are one text parameter
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE upn_hash = ANY(string_to_array(%s, ','))",  # noqa: S608
+            [",".join(hashes)],
+        )
         return _rows_as_values(LOADED, cursor.fetchall())
 
 
@@ -494,8 +495,9 @@ def _insert_accounts(rows: list[dict]) -> list[int]:
     if not rows:
         return []
     plan = _copy_plan()
+    defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_ in plan}
     if connection.vendor != "postgresql":
-        defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_ in plan if not f.primary_key}
+        del defaults[Account._meta.pk.attname]
         Account.objects.bulk_create([Account(**{**defaults, **row}) for row in rows], batch_size=1000)
         ids = dict(
             Account.objects.filter(username__in=[r["username"] for r in rows]).values_list("username", "id")
@@ -503,7 +505,6 @@ def _insert_accounts(rows: list[dict]) -> list[int]:
         usernames_bind(list(Account.objects.filter(pk__in=ids.values())))
         return [ids[r["username"]] for r in rows]
     names = [f.name for f, _d, _c in plan]
-    defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_ in plan}
     pick = operator.itemgetter(*(f.attname for f, _d, _c in plan))
     rows_copy(Account, names, (pick({**defaults, **row}) for row in rows))
     return [row["id"] for row in rows]
@@ -737,7 +738,8 @@ def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
     with transaction.atomic():
         if not dry_run:
             # every school of the batch, in one order, so that two batches never wait on each other in a cycle
-            for organisation in sorted({i.organisation.pk: i.organisation for i in items}.values(), key=_pk):
+            schools = {i.organisation.pk: i.organisation for i in items}.values()
+            for organisation in sorted(schools, key=operator.attrgetter("pk")):
                 _lock_school(organisation)
         waiting = list(enumerate(items))
         while waiting:
@@ -775,17 +777,9 @@ def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
                 deferred += [(n, i) for n, i, p, _r in applying if set(p.changes) & stale]
             if fresh:
                 _write_batch(fresh, actor, step)
-            waiting = sorted(deferred, key=_first)
+            waiting = sorted(deferred, key=operator.itemgetter(0))
         step("done")
     return [reports[n] for n in range(len(items))]
-
-
-def _pk(obj):
-    return obj.pk
-
-
-def _first(pair):
-    return pair[0]
 
 
 def _lock_changed(applying) -> set[int]:
@@ -813,7 +807,7 @@ def _lock_changed(applying) -> set[int]:
 
 
 def _refresh_statistics(created: int) -> None:
-    """ANALYZE the account tables when this batch grows them by a fifth or more.
+    """ANALYZE the accounts table's lookup columns when this batch grew it by a fifth or more.
 
     During a first provisioning the tables grow from nothing faster than autovacuum looks at them. With the
     statistics of an empty table PostgreSQL plans every later school's UPN lookup as a scan of the whole
