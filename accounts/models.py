@@ -262,6 +262,24 @@ class IssuedUsername(models.Model):
         return self.username_lower
 
 
+class UsernameCounter(models.Model):
+    """How far a name base has been numbered, counting numbers reserved for claims still to be made.
+
+    A school's first provisioning reserves its numbers here in a short transaction of their own, before the
+    long one that claims them, so that workers provisioning many schools at once take disjoint numbers instead
+    of queueing on each other's uncommitted claims. As with a database sequence, a reserved number that is never
+    claimed (a run that failed, a row that was not new after all) stays a gap; it was never issued.
+    """
+
+    base_lower = models.CharField(max_length=40, primary_key=True)
+    top = models.PositiveIntegerField(default=0)
+    # the size of the last reservation: it ended at `top`
+    reserved = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.base_lower} {self.top}"
+
+
 class RoleGrant(models.Model):
     """A role held by an account over an organisation (and, for Hwb administrators, what lies below it)."""
 

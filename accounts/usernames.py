@@ -8,12 +8,13 @@ import functools
 import re
 import unicodedata
 import uuid
+from collections import deque
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 
-from accounts.models import IssuedUsername
+from accounts.models import IssuedUsername, UsernameCounter
 
 # Letters that NFKD does not decompose into ASCII.
 _SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l",
@@ -140,18 +141,72 @@ def _claim(proposals, account_ids):
     return mine
 
 
-def usernames_allocate_bulk(pairs, *, account_ids=None):
+def usernames_reserve(counts):
+    """Reserve numbers for names to be claimed later: {base: how many} -> {base lowered: [numbers]}.
+
+    On PostgreSQL the reservation commits at once when called outside a transaction (numbers then behave as a
+    sequence's do: never handed out twice, a gap when not used); elsewhere, or inside a transaction, it reserves
+    nothing and the claim numbers as usual. Each base continues after both its last reservation and the highest
+    number issued from it, so names issued without a reservation are never reserved again.
+    """
+    wanted = {}
+    for base, n in counts.items():
+        if n > 0:
+            wanted[base.lower()] = wanted.get(base.lower(), 0) + n
+    if not wanted or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return {}
+    counters = connection.ops.quote_name(UsernameCounter._meta.db_table)
+    issued = connection.ops.quote_name(IssuedUsername._meta.db_table)
+    keys = sorted(wanted)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # in key order, so that two workers reserving overlapping bases queue rather than deadlock
+        cursor.execute(
+            # table names come from the models; every value is a parameter
+            f"INSERT INTO {counters} AS c (base_lower, top, reserved) "  # noqa: S608
+            f"SELECT v.b, COALESCE((SELECT max(i.number) FROM {issued} i WHERE i.base_lower = v.b), 0) + v.k, v.k "
+            "FROM unnest(%s::text[], %s::int[]) AS v(b, k) ORDER BY v.b "
+            "ON CONFLICT (base_lower) DO UPDATE "
+            "SET top = GREATEST(c.top + excluded.reserved, excluded.top), reserved = excluded.reserved "
+            "RETURNING base_lower, top, reserved",
+            [keys, [wanted[k] for k in keys]],
+        )
+        return {base: deque(range(top - n + 1, top + 1)) for base, top, n in cursor.fetchall()}
+
+
+def usernames_allocate_bulk(pairs, *, account_ids=None, reserved=None):
     """Claim usernames for many (forename, surname) pairs at once, in input order; set-based.
 
     With `account_ids` (reserved primary keys, one per pair) each claim points at its account from the start.
+    With `reserved` (from usernames_reserve; consumed) a pair takes its base's next reserved number first; the
+    rest are numbered after what each base has issued.
     """
     bases = [username_base(f, s) for f, s in pairs]
-    next_n, taken = _issued(bases)
+    first = {}
+    if reserved:
+        for i, base in enumerate(bases):
+            numbers = reserved.get(base.lower())
+            if numbers:  # a deque, shared with later calls of the same run
+                first[i] = numbers.popleft()
+    next_n, taken, known = {}, set(), set()
     result = [None] * len(pairs)
     pending = list(range(len(pairs)))
     while pending:
+        unknown = {bases[i].lower() for i in pending if i not in first} - known
+        if unknown:
+            more_next, more_taken = _issued(unknown)
+            next_n.update(more_next)
+            taken |= more_taken
+            known |= unknown
         proposals = {}
+        numbered = []
         for i in pending:
+            if i in first:  # reserved for this run: no other claim can want it
+                number = first.pop(i)
+                candidate = _name(bases[i], number)
+                proposals[candidate.lower()] = (i, candidate, number, bases[i].lower())
+            else:
+                numbered.append(i)
+        for i in numbered:
             base = bases[i]
             lower = base.lower()
             n = next_n.get(lower, 1)

@@ -11,6 +11,7 @@ import logging
 import operator
 import secrets
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,12 +28,12 @@ from accounts.bulk import ids_reserve, rows_copy
 from accounts.models import Account, Organisation
 from accounts.sealing import keyed_hash, upn_hash
 from accounts.services import audit_record, display_name_for, email_for
-from accounts.usernames import usernames_allocate_bulk, usernames_bind
+from accounts.usernames import username_base, usernames_allocate_bulk, usernames_bind, usernames_reserve
 from passwords.generators import learner_password, random_password
 from provisioning.models import NameChangeNotice, ProvisioningRun, SchoolToken
 from provisioning.readers import ExtractError, read_extract
 from provisioning.records import LEARNER, STAFF, Extract, Reason, Refusal
-from provisioning.rules import assess
+from provisioning.rules import Assessment, assess
 
 log = logging.getLogger(__name__)
 
@@ -245,9 +246,8 @@ def _staff_fields(record, fields: set[str]) -> dict:
     return values
 
 
-def _plan(organisation: Organisation, extract: Extract, today: date) -> _Plan:
-    """Compare the extract with what the school has; decide every change, write nothing."""
-    assessment = assess(extract, today)
+def _plan(organisation: Organisation, extract: Extract, today: date, assessment: Assessment) -> _Plan:
+    """Compare the extract (and its assessment) with what the school has; decide every change, write nothing."""
     plan = _Plan(refused=list(assessment.refused))
     kinds = [k for k in (LEARNER, STAFF) if k in extract.kinds]
     pending = NameChangeNotice.objects.filter(account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING)
@@ -428,7 +428,7 @@ def _hold_reason(plan: _Plan, extract: Extract) -> str:
 # ---------------------------------------------------------------- applying
 
 
-def _new_account_rows(applying: list, now) -> tuple[list[dict], list[int]]:
+def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], list[int]]:
     """Every applying item's new accounts, with claimed usernames and (on PostgreSQL) reserved primary keys,
     and for each row the position in `applying` of the item it belongs to.
 
@@ -439,7 +439,7 @@ def _new_account_rows(applying: list, now) -> tuple[list[dict], list[int]]:
     owners = [n for n, (_item, plan, _r) in enumerate(applying) for _c in plan.creates]
     ids = ids_reserve(Account, len(creates))
     pairs = [(record.forename.strip(), record.surname.strip()) for _i, _k, record, _h in creates]
-    usernames = usernames_allocate_bulk(pairs, account_ids=ids)
+    usernames = usernames_allocate_bulk(pairs, account_ids=ids, reserved=reserved)
     rows = []
     for n, ((item, kind, record, h), username) in enumerate(zip(creates, usernames, strict=True)):
         extract = item.extract
@@ -641,6 +641,50 @@ class Item:
     organisation: Organisation
     extract: Extract
     run: ProvisioningRun | None = None
+    _assessed: tuple[date, Assessment] | None = field(default=None, init=False, repr=False)
+
+    def assessment(self, today: date) -> Assessment:
+        """The rules' verdict on every row (a pure function of the extract and the day: made once)."""
+        if self._assessed is None or self._assessed[0] != today:
+            self._assessed = (today, assess(self.extract, today))
+        return self._assessed[1]
+
+
+def _names_reserve(items: list[Item], today: date) -> dict:
+    """Reserve username numbers for the schools in `items` having their first provisioning of a kind.
+
+    Such a school creates an account for every eligible row of that kind. Reserving their names in a short
+    transaction before the run's own (usernames_reserve) lets workers provisioning many schools at once number
+    disjointly instead of queueing on each other's uncommitted claims. Later runs create few accounts and number
+    them in the run's transaction. A reserved number left unused (a learner moving in, a run that failed) is a gap.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return {}
+    pairs = sorted({(item.organisation.pk, kind) for item in items for kind in item.extract.kinds})
+    if not pairs:
+        return {}
+    table = connection.ops.quote_name(Account._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # the table name comes from the model; every value is a parameter
+            f"SELECT v.o, v.k FROM unnest(%s::bigint[], %s::text[]) AS v(o, k) WHERE NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {table} a WHERE a.organisation_id = v.o AND a.kind = v.k AND a.source = %s)",
+            [[o for o, _k in pairs], [k for _o, k in pairs], MIS],
+        )
+        first = set(cursor.fetchall())
+    counts: dict[str, int] = {}
+    for item in items:
+        org = item.organisation.pk
+        assessment = item.assessment(today)
+        records = []
+        if (org, LEARNER) in first:
+            records += assessment.learners
+        if (org, STAFF) in first:
+            records += assessment.staff
+        for r in records:
+            base = username_base(r.forename.strip(), r.surname.strip())
+            counts[base] = counts.get(base, 0) + 1
+    return usernames_reserve(counts)
 
 
 def extract_apply(
@@ -682,9 +726,12 @@ def extracts_apply(
     """
     today = today or timezone.localdate()
     step = progress or (lambda _name: None)
+    reserved = {} if dry_run else _names_reserve(items, today)
     for attempt in range(_RETRIES):
         try:
-            reports = _apply_batch(items, actor, dry_run, approve, today, step)
+            # a failed attempt's claims were rolled back: its reserved numbers are still this run's to use
+            mine = {base: deque(numbers) for base, numbers in reserved.items()}
+            reports = _apply_batch(items, actor, dry_run, approve, today, step, mine)
         except _Stale:
             log.info("provisioning batch of %d planned on stale rows; planning again", len(items))
         except IntegrityError:
@@ -733,7 +780,7 @@ def _report(item: Item, plan: _Plan, dry_run: bool, approve: bool) -> Report:
     return report
 
 
-def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
+def _apply_batch(items, actor, dry_run, approve, today, step, reserved) -> list[Report]:
     reports: dict[int, Report] = {}
     with transaction.atomic():
         if not dry_run:
@@ -747,7 +794,7 @@ def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
             applying, deferred = [], []
             touched, hashes = set(), set()
             for n, item in waiting:
-                plan = _plan(item.organisation, item.extract, today)
+                plan = _plan(item.organisation, item.extract, today, item.assessment(today))
                 report = _report(item, plan, dry_run, approve)
                 reports[n] = report
                 if dry_run or report.held:
@@ -776,7 +823,7 @@ def _apply_batch(items, actor, dry_run, approve, today, step) -> list[Report]:
                     raise _Stale
                 deferred += [(n, i) for n, i, p, _r in applying if set(p.changes) & stale]
             if fresh:
-                _write_batch(fresh, actor, step)
+                _write_batch(fresh, actor, step, reserved)
             waiting = sorted(deferred, key=operator.itemgetter(0))
         step("done")
     return [reports[n] for n in range(len(items))]
@@ -825,10 +872,10 @@ def _refresh_statistics(created: int) -> None:
             cursor.execute(f"ANALYZE {table} ({columns})")
 
 
-def _write_batch(applying, actor, step) -> None:
+def _write_batch(applying, actor, step, reserved) -> None:
     now = timezone.now()
     step("create")
-    rows, owners = _new_account_rows(applying, now)
+    rows, owners = _new_account_rows(applying, now, reserved)
     ids = _insert_accounts(rows)
     if rows:
         _store_initial_passwords([(row["kind"], pk) for row, pk in zip(rows, ids, strict=True)])

@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from accounts.models import IssuedUsername
-from accounts.usernames import fold, username_allocate, username_base, usernames_allocate_bulk
+from accounts.models import IssuedUsername, UsernameCounter
+from accounts.usernames import (
+    fold,
+    username_allocate,
+    username_base,
+    usernames_allocate_bulk,
+    usernames_reserve,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +110,36 @@ class TestNumbering:
         assert usernames_allocate_bulk([("Dai", "Jones"), ("Del", "Jones")]) == ["JonesD2", "JonesD4"]
         assert username_allocate(forename="Dyfed", surname="Jones") == "JonesD5"
         assert IssuedUsername.objects.get(username_lower="jonesd4").number == 4
+
+
+@pytest.mark.django_db(transaction=True)
+class TestReservation:
+    def test_reservations_are_disjoint_and_continue_after_what_was_issued(self):
+        usernames_allocate_bulk([("Dafydd", "Jones")] * 3)
+        first = usernames_reserve({"JonesD": 2, "EvansO": 1})
+        second = usernames_reserve({"JonesD": 2})
+        assert (list(first["jonesd"]), list(first["evanso"]), list(second["jonesd"])) == ([4, 5], [1], [6, 7])
+
+    def test_a_reservation_commits_at_once_and_an_unused_number_stays_a_gap(self):
+        reserved = usernames_reserve({"JonesD": 2})
+        assert UsernameCounter.objects.get(base_lower="jonesd").top == 2  # seen by every other connection
+        assert usernames_allocate_bulk([("Dai", "Jones")], reserved=reserved) == ["JonesD"]
+        assert list(reserved["jonesd"]) == [2]  # consumed by the claim
+        # a later reservation never hands out the number this run left unused
+        assert list(usernames_reserve({"JonesD": 1})["jonesd"]) == [3]
+
+    def test_names_issued_without_a_reservation_are_never_reserved(self):
+        usernames_reserve({"JonesD": 1})
+        usernames_allocate_bulk([("Dai", "Jones")] * 4)  # no reservation: JonesD..JonesD4 (1 was never used)
+        assert list(usernames_reserve({"JonesD": 1})["jonesd"]) == [5]
+
+    def test_a_reserved_name_taken_meanwhile_is_numbered_afresh(self):
+        reserved = usernames_reserve({"JonesD": 1})
+        IssuedUsername.objects.create(username_lower="jonesd", base_lower="jonesd", number=1)
+        assert usernames_allocate_bulk([("Dai", "Jones")], reserved=reserved) == ["JonesD2"]
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_nothing_is_reserved():
+    assert usernames_reserve({"JonesD": 2}) == {}
+    assert not UsernameCounter.objects.exists()

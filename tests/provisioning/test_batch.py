@@ -125,10 +125,10 @@ class QueueTests:
         broken = self.queue(wales.secondary, staff_csv([staff("RMO", "Morgan", "Rhys")]))
         real_plan = services._plan
 
-        def plan(organisation, extract, today):
+        def plan(organisation, extract, today, assessment):
             if "staff" in extract.kinds:
                 raise RuntimeError("a bug met by one school's data")
-            return real_plan(organisation, extract, today)
+            return real_plan(organisation, extract, today, assessment)
 
         monkeypatch.setattr(services, "_plan", plan)
         runs_apply_queued()
@@ -149,8 +149,8 @@ class StaleRowTests:
         planned = []
         real_plan = services._plan
 
-        def plan(organisation, extract, today):
-            result = real_plan(organisation, extract, today)
+        def plan(organisation, extract, today, assessment):
+            result = real_plan(organisation, extract, today, assessment)
             planned.append(organisation.code)
             if len(planned) == 1:
                 # another worker changes the secondary's learner after this batch read it

@@ -503,6 +503,49 @@ class ConcurrencyTests:
         assert sorted(r.created + r.transferred_in for r in reports) == [1, 1]
 
 
+    def test_first_provisionings_of_two_schools_do_not_wait_on_each_others_usernames(self, wales, monkeypatch):
+        # Every learner at both schools is a Dafydd Jones: without names reserved ahead, the second school's
+        # claim of JonesD would wait for the first school's transaction to end.
+        real_write = services._write_batch
+        first_wrote, release = threading.Event(), threading.Event()
+        reports, errors = {}, []
+
+        def write_then_hold(*args, **kwargs):
+            real_write(*args, **kwargs)
+            if threading.current_thread().name == "first":
+                first_wrote.set()
+                release.wait(60)  # the first school's transaction stays open until the second is done
+
+        monkeypatch.setattr(services, "_write_batch", write_then_hold)
+
+        def worker(org, est):
+            try:
+                reports[org.code] = apply(org, pupils_csv([pupil(n, est=est) for n in range(1, 21)]))
+            except Exception as exc:  # noqa: BLE001 - surfaced below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        first = threading.Thread(target=worker, args=(wales.secondary, 4001), name="first")
+        second = threading.Thread(target=worker, args=(wales.other_school, 2001), name="second")
+        first.start()
+        try:
+            assert first_wrote.wait(60), "the first school never reached its writes"
+            second.start()
+            second.join(60)
+            assert not second.is_alive(), "the second school waited on the first school's uncommitted usernames"
+        finally:
+            release.set()
+            first.join(60)
+            second.join(60)
+        assert not errors
+        assert reports[wales.secondary.code].created == reports[wales.other_school.code].created == 20
+        usernames = sorted(Account.objects.filter(upn_hash__isnull=False).values_list("username", flat=True))
+        assert usernames == sorted(["JonesD"] + [f"JonesD{n}" for n in range(2, 41)])
+        first_school = set(mis_learners(wales.secondary).values_list("username", flat=True))
+        assert first_school == {"JonesD"} | {f"JonesD{n}" for n in range(2, 21)}
+
+
 def test_staff_export_creates_staff_and_deactivates_the_absent(wales, teacher):
     teacher.staff_code = "HPR"
     teacher.save()
