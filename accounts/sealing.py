@@ -53,10 +53,20 @@ def ring():
 
 def seal(text):
     """Encrypt and authenticate `text` under the newest key."""
+    return seal_many([text])[0]
+
+
+def seal_many(texts):
+    """`seal` each of many texts, with one read of the operating system's randomness for all their nonces."""
     kid, cipher = ring()[0]
-    nonce = os.urandom(12)
-    blob = nonce + cipher.encrypt(nonce, text.encode(), _AAD)
-    return f"{VERSION}.{kid}.{base64.urlsafe_b64encode(blob).decode()}"
+    texts = list(texts)
+    nonces = os.urandom(12 * len(texts))
+    prefix = f"{VERSION}.{kid}."
+    sealed = []
+    for n, text in enumerate(texts):
+        nonce = nonces[12 * n : 12 * n + 12]  # a fresh random 96-bit nonce for every text
+        sealed.append(prefix + base64.urlsafe_b64encode(nonce + cipher.encrypt(nonce, text.encode(), _AAD)).decode())
+    return sealed
 
 
 def _parse(token):

@@ -1,11 +1,11 @@
-"""Password generators: pure functions over `secrets`, no Django models.
+"""Password generators: pure functions over the operating system's CSPRNG, no Django models.
 
 Both styles avoid characters that are easily misread on a printed slip: 0/O/o, 1/l/I.
 A generated password still goes through the policy (passwords.services retries on the rare draw the
 blocklist or the personal-information rule refuses), so the generators only guarantee the shape.
 """
 
-import secrets
+import os
 import string
 
 from passwords.words import WORDS
@@ -21,32 +21,62 @@ RANDOM_MIN_LENGTH = 10
 LEARNER_MIN_DIGITS = 2
 
 
-def learner_password(*, language: str = "en") -> str:
+class Draws:
+    """Uniform random integers from the operating system's CSPRNG, read in blocks.
+
+    Each value is as good as `secrets.randbelow` gives (64-bit draws, the top partial range rejected so that no
+    value is likelier than another), but one system call serves hundreds of values: the country's first
+    provisioning makes half a million passwords. Nothing outlives the object, so no state crosses a fork.
+    """
+
+    def __init__(self, block: int = 4096):
+        self._block = block
+        self._buffer = b""
+        self._at = 0
+
+    def below(self, n: int) -> int:
+        if not 0 < n <= 1 << 63:
+            raise ValueError("n must be between 1 and 2**63")
+        limit = (1 << 64) - (1 << 64) % n
+        while True:
+            if self._at + 8 > len(self._buffer):
+                self._buffer, self._at = os.urandom(self._block), 0
+            value = int.from_bytes(self._buffer[self._at : self._at + 8], "little")
+            self._at += 8
+            if value < limit:
+                return value % n
+
+    def choice(self, items):
+        return items[self.below(len(items))]
+
+
+def learner_password(*, language: str = "en", draws: Draws | None = None) -> str:
     """A capitalised familiar word then digits, e.g. `Otter472`: at least 8 characters and 2 digits.
 
     Short words get more digits so that every result meets the 8-character policy.
     """
+    draws = draws or Draws(64)
     words = WORDS.get((language or "en")[:2], WORDS["en"])
-    word = secrets.choice(words)
+    word = draws.choice(words)
     n_digits = max(LEARNER_MIN_DIGITS, MIN_LENGTH - len(word))
-    # one draw for all the digits (uniform over every string of n_digits): the country's first provisioning
-    # makes half a million of these, and each draw from the operating system costs a system call
-    draw, base, digits = secrets.randbelow(len(DIGITS) ** n_digits), len(DIGITS), []
+    # one draw for all the digits (uniform over every string of n_digits)
+    draw, base, digits = draws.below(len(DIGITS) ** n_digits), len(DIGITS), []
     for _ in range(n_digits):
         draw, d = divmod(draw, base)
         digits.append(DIGITS[d])
     return word.capitalize() + "".join(digits)
 
 
-def random_password(*, length: int = RANDOM_DEFAULT_LENGTH) -> str:
+def random_password(*, length: int = RANDOM_DEFAULT_LENGTH, draws: Draws | None = None) -> str:
     """A random mix of upper-case, lower-case and digits with at least one of each."""
     if length < RANDOM_MIN_LENGTH:
         raise ValueError(f"length must be at least {RANDOM_MIN_LENGTH}")
+    draws = draws or Draws(8 * 2 * length)
     alphabet = UPPER + LOWER + DIGITS
-    chars = [secrets.choice(UPPER), secrets.choice(LOWER), secrets.choice(DIGITS)]
-    chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]
+    chars = [draws.choice(UPPER), draws.choice(LOWER), draws.choice(DIGITS)]
+    chars += [draws.choice(alphabet) for _ in range(length - len(chars))]
     # Fisher-Yates with the CSPRNG so the guaranteed classes are not always in front.
     for i in range(len(chars) - 1, 0, -1):
-        j = secrets.randbelow(i + 1)
+        j = draws.below(i + 1)
         chars[i], chars[j] = chars[j], chars[i]
     return "".join(chars)

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from accounts.bulk import rows_copy
 from accounts.models import Account, Organisation
-from accounts.sealing import seal
+from accounts.sealing import seal, seal_many
 from accounts.services import audit_record
 from passwords.generators import learner_password, random_password
 from passwords.models import GroupResetItem, GroupResetJob, ShownPassword
@@ -60,10 +60,11 @@ def shown_passwords_store_bulk(*, items: list[tuple[int, str]], new: bool = Fals
     """
     now = timezone.now()
     if new:
+        sealed = seal_many(text for _pk, text in items)
         rows_copy(
             ShownPassword,
             ["account", "sealed", "changed_by_owner", "updated_at"],
-            ((pk, seal(text), False, now) for pk, text in items),
+            ((pk, token, False, now) for (pk, _text), token in zip(items, sealed, strict=True)),
         )
         return
     _shown_upsert(

@@ -6,9 +6,11 @@ transaction: a killed worker leaves nothing), one run per school at a time (a tr
 keyed on the school). The UPN exists only in memory; what is stored and compared is its keyed hash.
 """
 
+import base64
 import json
 import logging
 import operator
+import os
 import secrets
 import uuid
 from collections import deque
@@ -29,7 +31,7 @@ from accounts.models import Account, Organisation
 from accounts.sealing import keyed_hash, upn_hash
 from accounts.services import audit_record, display_name_for, email_for
 from accounts.usernames import username_base, usernames_allocate_bulk, usernames_bind, usernames_reserve
-from passwords.generators import learner_password, random_password
+from passwords.generators import Draws, learner_password, random_password
 from provisioning.models import NameChangeNotice, ProvisioningRun, SchoolToken
 from provisioning.readers import ExtractError, read_extract
 from provisioning.records import LEARNER, STAFF, Extract, Reason, Refusal
@@ -440,6 +442,8 @@ def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], 
     ids = ids_reserve(Account, len(creates))
     pairs = [(record.forename.strip(), record.surname.strip()) for _i, _k, record, _h in creates]
     usernames = usernames_allocate_bulk(pairs, account_ids=ids, reserved=reserved)
+    # unusable: the new account signs in with its sealed initial password; no argon2 hash per row
+    unusable = os.urandom(_UNUSABLE_BYTES * len(creates))
     rows = []
     for n, ((item, kind, record, h), username) in enumerate(zip(creates, usernames, strict=True)):
         extract = item.extract
@@ -459,8 +463,7 @@ def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], 
             "email": email_for(username),
             "status": ACTIVE,
             "upn_hash": h,
-            # unusable: the new account signs in with its sealed initial password; no argon2 hash per row
-            "password": "!" + secrets.token_urlsafe(24),
+            "password": "!" + base64.urlsafe_b64encode(unusable[n * _UNUSABLE_BYTES : (n + 1) * _UNUSABLE_BYTES]).decode(),
             "created_at": now,
             "updated_at": now,
             "status_changed_at": now,
@@ -472,6 +475,7 @@ def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], 
     return rows, owners
 
 
+_UNUSABLE_BYTES = 24
 _COPY_FIELDS = None
 
 
@@ -513,7 +517,11 @@ def _insert_accounts(rows: list[dict]) -> list[int]:
 def _store_initial_passwords(kinds_ids: list[tuple[str, int]]) -> None:
     from passwords.services import shown_passwords_store_bulk
 
-    items = [(pk, learner_password() if kind == LEARNER else random_password()) for kind, pk in kinds_ids]
+    draws = Draws()  # one read of the system's randomness serves hundreds of passwords
+    items = [
+        (pk, learner_password(draws=draws) if kind == LEARNER else random_password(draws=draws))
+        for kind, pk in kinds_ids
+    ]
     shown_passwords_store_bulk(items=items, new=True)
 
 

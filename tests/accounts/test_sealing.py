@@ -1,5 +1,7 @@
 """Sealing with a key ring, re-sealing under a new key, and keyed hashing of UPNs."""
 
+import base64
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,6 +21,14 @@ class TestSealing:
     def test_each_seal_is_different(self, settings):
         settings.UMP_SEAL_KEYS = [NEW]
         assert sealing.seal("same") != sealing.seal("same")
+
+    def test_many_values_sealed_at_once_each_open_again_with_their_own_nonce(self, settings):
+        settings.UMP_SEAL_KEYS = [NEW]
+        texts = ["Siân", "Llŷr", "Gwenllïan"] * 100
+        tokens = sealing.seal_many(texts)
+        assert [sealing.unseal(t) for t in tokens] == texts
+        nonces = {base64.urlsafe_b64decode(t.split(".", 2)[2])[:12] for t in tokens}
+        assert len(nonces) == len(texts)
 
     def test_a_tampered_token_is_refused(self, settings):
         settings.UMP_SEAL_KEYS = [NEW]

@@ -81,3 +81,25 @@ def test_almost_every_draw_passes_the_policy_without_a_user():
             except Exception:
                 refused += 1
     assert refused < 10
+
+
+class DrawsTests:
+    def test_values_stay_below_the_bound_and_cover_it(self):
+        draws = generators.Draws(64)
+        seen = {draws.below(7) for _ in range(2000)}
+        assert seen == set(range(7))
+
+    def test_the_top_partial_range_is_drawn_again_so_no_value_is_likelier(self, monkeypatch):
+        # 2**64 - 1 lies in the partial range above the last whole multiple of 3: it is thrown away
+        blocks = iter([b"\xff" * 8 + (5).to_bytes(8, "little")])
+        monkeypatch.setattr(generators.os, "urandom", lambda n: next(blocks))
+        assert generators.Draws(16).below(3) == 2
+
+    def test_one_read_of_the_system_serves_many_passwords(self, monkeypatch):
+        reads = []
+        real = generators.os.urandom
+        monkeypatch.setattr(generators.os, "urandom", lambda n: reads.append(n) or real(n))
+        draws = generators.Draws()
+        passwords = [generators.learner_password(draws=draws) for _ in range(100)]
+        assert len(reads) <= 2
+        assert len(set(passwords)) > 90
