@@ -500,7 +500,7 @@ STEPS = {
         "_write_changes",
         "_write_batch",
         "_write_notices",
-        "_audit",
+        "audit_record_bulk",
         "_run_finish",
     ),
 }

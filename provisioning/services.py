@@ -7,6 +7,7 @@ keyed on the school). The UPN exists only in memory; what is stored and compared
 """
 
 import base64
+import functools
 import json
 import logging
 import operator
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.bulk import ids_reserve, rows_copy
 from accounts.models import Account, Organisation
 from accounts.sealing import keyed_hash, upn_hash
-from accounts.services import audit_record, display_name_for, email_for
+from accounts.services import audit_record, audit_record_bulk, display_name_for, email_for
 from accounts.usernames import username_base, usernames_allocate_bulk, usernames_bind, usernames_reserve
 from passwords.generators import Draws, learner_password, random_password
 from provisioning.models import NameChangeNotice, ProvisioningRun, SchoolToken
@@ -190,6 +191,36 @@ def _values(qs, *extra) -> dict[int, dict]:
         return _rows_as_values(names, cursor.fetchall())
 
 
+def _local_values(organisation: Organisation, kinds: list[str]) -> dict[int, dict]:
+    """`_values` of the school's MIS accounts of these kinds, each with whether a name-change notice is pending.
+
+    On PostgreSQL the query is written once from the model: every school's plan runs it, and building it with the
+    ORM cost more than running it for a school with few accounts.
+    """
+    if connection.vendor != "postgresql":
+        pending = NameChangeNotice.objects.filter(account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING)
+        qs = Account.objects.filter(organisation=organisation, source=MIS, kind__in=kinds)
+        return _values(qs.annotate(pending_notice=Exists(pending)), "pending_notice")
+    with connection.cursor() as cursor:
+        cursor.execute(_local_sql(), [NameChangeNotice.Status.PENDING, organisation.pk, MIS, list(kinds)])
+        return _rows_as_values((*LOADED, "pending_notice"), cursor.fetchall())
+
+
+@functools.cache
+def _local_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"a.{quote(Account._meta.get_field(n).column)}" for n in LOADED)
+    notice = NameChangeNotice._meta
+    return (
+        f"SELECT {columns}, EXISTS (SELECT 1 FROM {quote(notice.db_table)} n "  # noqa: S608 - names from the models
+        f"WHERE n.{quote(notice.get_field('account').column)} = a.{quote(Account._meta.pk.column)} "
+        f"AND n.{quote(notice.get_field('status').column)} = %s) "
+        f"FROM {quote(Account._meta.db_table)} a WHERE a.{quote(Account._meta.get_field('organisation').column)} = %s "
+        f"AND a.{quote(Account._meta.get_field('source').column)} = %s "
+        f"AND a.{quote(Account._meta.get_field('kind').column)} = ANY(%s)"
+    )
+
+
 def _values_by_upn_hash(hashes: list[str]) -> dict[int, dict]:
     """`_values` of the accounts holding these UPN hashes, anywhere in Wales.
 
@@ -252,13 +283,7 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
     """Compare the extract (and its assessment) with what the school has; decide every change, write nothing."""
     plan = _Plan(refused=list(assessment.refused))
     kinds = [k for k in (LEARNER, STAFF) if k in extract.kinds]
-    pending = NameChangeNotice.objects.filter(account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING)
-    local = _values(
-        Account.objects.filter(organisation=organisation, source=MIS, kind__in=kinds).annotate(
-            pending_notice=Exists(pending)
-        ),
-        "pending_notice",
-    )
+    local = _local_values(organisation, kinds)
     plan.loaded.update(local)
     plan.active_before = sum(1 for a in local.values() if a["status"] != DEACTIVATED)
     now = timezone.now()
@@ -627,19 +652,20 @@ def _write_notices(organisation: Organisation, plan: _Plan, run: ProvisioningRun
     return len(new) + len(changed)
 
 
-def _audit(organisation, actor, run, plan, created_ids):
+def _audit_events(organisation, run, plan, created_ids) -> list[tuple]:
+    """A school's audit events for audit_record_bulk: one per kind of change, naming every account changed."""
     details = {"run": run.pk if run else None}
-    for action, targets in (
-        ("provisioning.create", created_ids),
-        ("provisioning.transfer_in", plan.transferred),
-        ("provisioning.update", plan.updated),
-        ("provisioning.reactivate", plan.reactivated),
-        ("provisioning.deactivate", plan.deactivated),
-    ):
-        if targets:
-            audit_record(
-                actor=actor, action=action, targets=list(targets), organisation=organisation, details=details
-            )
+    return [
+        (action, organisation, targets, details)
+        for action, targets in (
+            ("provisioning.create", created_ids),
+            ("provisioning.transfer_in", plan.transferred),
+            ("provisioning.update", plan.updated),
+            ("provisioning.reactivate", plan.reactivated),
+            ("provisioning.deactivate", plan.deactivated),
+        )
+        if targets
+    ]
 
 
 @dataclass
@@ -896,12 +922,14 @@ def _write_batch(applying, actor, step, reserved) -> None:
     created = [[] for _a in applying]
     for owner, pk in zip(owners, ids, strict=True):
         created[owner].append(pk)
+    events = []
     for (item, plan, report), mine in zip(applying, created, strict=True):
         run = item.run
         report.name_changes = _write_notices(item.organisation, plan, run)
-        _audit(item.organisation, actor, run, plan, mine)
+        events += _audit_events(item.organisation, run, plan, mine)
         if run is not None:
             _run_finish(run, report, plan.active_before, now)
+    audit_record_bulk(actor=actor, events=events)
 
 
 def _run_finish(run: ProvisioningRun, report: Report, active_before: int, now) -> None:

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 
 from accounts.models import AuditEvent
-from accounts.services import audit_record
+from accounts.services import audit_record, audit_record_bulk
 
 
 @pytest.mark.django_db
@@ -15,6 +15,24 @@ class TestAppendOnly:
                              organisation=teacher.organisation, request=request, details={"kind": "single"})
         assert event.actor_id == teacher.pk and event.client_ip == "198.51.100.7"
         assert list(event.targets.values_list("account_id", flat=True)) == [secondary_learner.pk]
+
+    def test_many_events_at_once_each_keep_their_own_targets(self, teacher, secondary_learner, wales):
+        events = audit_record_bulk(
+            actor=teacher,
+            events=[
+                ("provisioning.create", wales.secondary, [secondary_learner.pk, teacher.pk, teacher.pk], {"run": 1}),
+                ("provisioning.deactivate", wales.primary, [teacher.pk], {"run": 2}),
+            ],
+        )
+        got = [
+            (e.action, e.organisation_id, e.target_count, e.details, sorted(e.targets.values_list("account_id", flat=True)))
+            for e in AuditEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("pk")
+        ]
+        assert got == [
+            ("provisioning.create", wales.secondary.pk, 2, {"run": 1}, sorted([secondary_learner.pk, teacher.pk])),
+            ("provisioning.deactivate", wales.primary.pk, 1, {"run": 2}, [teacher.pk]),
+        ]
+        assert {e.actor_id for e in events} == {teacher.pk}
 
     def test_saving_again_is_refused(self, teacher):
         event = audit_record(actor=teacher, action="x")

@@ -90,7 +90,7 @@ class BatchTests:
         def killed(*args, **kwargs):
             raise RuntimeError("worker killed")
 
-        monkeypatch.setattr(services, "_audit", killed)
+        monkeypatch.setattr(services, "audit_record_bulk", killed)
         with pytest.raises(RuntimeError):
             batch(
                 item(wales.secondary, pupils_csv([pupil(1), pupil(2)])),
