@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import Account, AuditEvent, IssuedUsername
+from accounts.models import Account, AuditEvent, AuditEventTarget, IssuedUsername
 from accounts.sealing import upn_hash
 from provisioning import services
 from provisioning.models import ProvisioningRun
@@ -40,6 +40,14 @@ class BatchTests:
         assert Account.objects.get(upn_hash=upn_hash(upn(1, est=2001))).organisation == wales.other_school
         # every claim points at its account, and every school has its own audit event with its own targets
         assert not IssuedUsername.objects.filter(username_lower__startswith="jonesd", account=None).exists()
+        # (the ledger's account and the audit's event are not checked by the database row by row: check them here)
+        claimed = dict(IssuedUsername.objects.values_list("username_lower", "account_id"))
+        holders = {a.username.lower(): a.pk for a in Account.objects.filter(pk__in=claimed.values())}
+        assert holders == claimed
+        targets = AuditEventTarget.objects.filter(event__action="provisioning.create")
+        assert targets.count() == 4 and set(targets.values_list("event_id", flat=True)) <= set(
+            AuditEvent.objects.values_list("pk", flat=True)
+        )
         events = AuditEvent.objects.filter(action="provisioning.create")
         assert sorted((e.organisation_id, e.target_count) for e in events) == sorted(
             [(wales.secondary.pk, 2), (wales.other_school.pk, 1), (wales.secondary.pk, 1)]
