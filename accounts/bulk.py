@@ -4,6 +4,7 @@ Used where one operation writes thousands of rows (provisioning a school, auditi
 ORM's per-object INSERT batches cost several times a COPY of the same rows.
 """
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 
@@ -38,8 +39,21 @@ def rows_copy(model: type[models.Model], names: Sequence[str], rows: Iterable[Se
             if json_at:
                 row = list(row)
                 for i in json_at:
-                    row[i] = json.dumps(row[i])
+                    row[i] = _json(row[i])
             copy.write_row(row)
+
+
+def _json(value) -> str:
+    if isinstance(value, list | tuple) and all(type(v) is str for v in value):
+        return _json_list(tuple(value))
+    return json.dumps(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_list(items: tuple[str, ...]) -> str:
+    # a school's learners share a few hundred class lists: each is encoded once (strings only, so that no two
+    # different lists are equal keys, as [1] and [True] would be)
+    return json.dumps(list(items))
 
 
 def ids_reserve(model: type[models.Model], n: int) -> list[int] | None:

@@ -7,6 +7,7 @@ blocklist or the personal-information rule refuses), so the generators only guar
 
 import os
 import string
+import struct
 
 from passwords.words import WORDS
 
@@ -30,19 +31,22 @@ class Draws:
     """
 
     def __init__(self, block: int = 4096):
-        self._block = block
-        self._buffer = b""
-        self._at = 0
+        self._words = max(1, block // 8)
+        self._values: list[int] = []
+        self._limits: dict[int, int] = {}
 
     def below(self, n: int) -> int:
-        if not 0 < n <= 1 << 63:
-            raise ValueError("n must be between 1 and 2**63")
-        limit = (1 << 64) - (1 << 64) % n
+        limit = self._limits.get(n)
+        if limit is None:
+            if not 0 < n <= 1 << 63:
+                raise ValueError("n must be between 1 and 2**63")
+            limit = self._limits[n] = (1 << 64) - (1 << 64) % n
+        values = self._values
         while True:
-            if self._at + 8 > len(self._buffer):
-                self._buffer, self._at = os.urandom(self._block), 0
-            value = int.from_bytes(self._buffer[self._at : self._at + 8], "little")
-            self._at += 8
+            if not values:
+                values += struct.unpack(f"<{self._words}Q", os.urandom(8 * self._words))
+                values.reverse()  # taken from the end, in the order they were read
+            value = values.pop()
             if value < limit:
                 return value % n
 

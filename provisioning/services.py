@@ -472,39 +472,38 @@ def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], 
     pairs = [(record.forename.strip(), record.surname.strip()) for _i, _k, record, _h in creates]
     usernames = usernames_allocate_bulk(pairs, account_ids=ids, reserved=reserved)
     # unusable: the new account signs in with its sealed initial password; no argon2 hash per row
-    unusable = os.urandom(_UNUSABLE_BYTES * len(creates))
+    unusable = base64.urlsafe_b64encode(os.urandom(_UNUSABLE_BYTES * len(creates))).decode()
+    width = _UNUSABLE_BYTES * 4 // 3
     rows = []
     for n, ((item, kind, record, h), username) in enumerate(zip(creates, usernames, strict=True)):
-        extract = item.extract
-        values = (
-            _learner_fields(record, extract.learner_fields)
-            if kind == LEARNER
-            else _staff_fields(record, extract.staff_fields)
+        forename, surname = pairs[n]
+        if kind == LEARNER:
+            row = _learner_fields(record, item.extract.learner_fields)
+        else:
+            row = _staff_fields(record, item.extract.staff_fields)
+        row.update(
+            kind=kind,
+            source=MIS,
+            organisation_id=item.organisation.pk,
+            legal_forename=forename,
+            legal_surname=surname,
+            display_name=display_name_for(kind, forename, surname),
+            username=username,
+            email=email_for(username),
+            status=ACTIVE,
+            upn_hash=h,
+            password="!" + unusable[n * width : (n + 1) * width],
+            created_at=now,
+            updated_at=now,
+            status_changed_at=now,
         )
-        row = {
-            "kind": kind,
-            "source": MIS,
-            "organisation_id": item.organisation.pk,
-            "legal_forename": record.forename.strip(),
-            "legal_surname": record.surname.strip(),
-            "display_name": display_name_for(kind, record.forename, record.surname),
-            "username": username,
-            "email": email_for(username),
-            "status": ACTIVE,
-            "upn_hash": h,
-            "password": "!" + base64.urlsafe_b64encode(unusable[n * _UNUSABLE_BYTES : (n + 1) * _UNUSABLE_BYTES]).decode(),
-            "created_at": now,
-            "updated_at": now,
-            "status_changed_at": now,
-            **values,
-        }
         if ids is not None:
             row["id"] = ids[n]
         rows.append(row)
     return rows, owners
 
 
-_UNUSABLE_BYTES = 24
+_UNUSABLE_BYTES = 24  # a multiple of 3: each account's share of the base64 text is whole characters
 _COPY_FIELDS = None
 
 
