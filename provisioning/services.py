@@ -985,11 +985,14 @@ def run_create(
     fmt: str = "auto",
     actor=None,
     max_bytes: int = MAX_EXTRACT_BYTES,
+    limit_uploads: bool = False,
 ) -> ProvisioningRun:
     """Keep an extract (readable only by the portal) and queue a run for it; the worker applies it.
 
     `data` is a file object (an UploadedFile, an open file, the request itself) copied in chunks, or bytes.
-    Over `max_bytes` the partial copy is deleted and ExtractTooLarge raised.
+    Over `max_bytes` the partial copy is deleted and ExtractTooLarge raised. With `limit_uploads` the school's
+    hourly API upload limit is checked again as the run is recorded, with the school locked, so that two uploads
+    arriving together cannot both pass it (UploadLimitReached; nothing is kept).
     """
     path = _upload_dir() / f"{organisation.code}-{uuid.uuid4().hex}.extract"
     size = 0
@@ -1002,14 +1005,17 @@ def run_create(
                 if size > max_bytes:
                     raise ExtractTooLarge(f"the extract is over {max_bytes} bytes")
                 fd.write(chunk)
-        run = ProvisioningRun.objects.create(
-            organisation=organisation,
-            source=source,
-            format=fmt,
-            file_path=str(path),
-            file_size=size,
-            created_by=actor if getattr(actor, "pk", None) else None,
-        )
+        with transaction.atomic():
+            if limit_uploads:
+                _upload_admit(organisation)
+            run = ProvisioningRun.objects.create(
+                organisation=organisation,
+                source=source,
+                format=fmt,
+                file_path=str(path),
+                file_size=size,
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
     except BaseException:
         path.unlink(missing_ok=True)  # a refused, broken-off or unrecorded upload leaves nothing behind
         raise
@@ -1018,6 +1024,25 @@ def run_create(
 
         transaction.on_commit(lambda: apply_run.delay(run.pk))
     return run
+
+
+class UploadLimitReached(ProvisioningError):
+    """The school has used its hourly API uploads: nothing was kept."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"upload limit reached; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _upload_admit(organisation: Organisation) -> None:
+    """Raise UploadLimitReached unless the school may record one more API upload (until the transaction ends)."""
+    from provisioning.selectors import upload_retry_after
+
+    # NO KEY UPDATE: uploads for one school queue here, but a provisioning run's foreign-key checks on the
+    # school's row (KEY SHARE) are not held up
+    Organisation.objects.select_for_update(no_key=True).filter(pk=organisation.pk).first()
+    if retry_after := upload_retry_after(organisation):
+        raise UploadLimitReached(retry_after)
 
 
 def _delete_file(run: ProvisioningRun) -> None:

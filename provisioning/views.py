@@ -28,6 +28,7 @@ from provisioning.services import (
     MAX_EXTRACT_BYTES,
     ExtractTooLarge,
     ProvisioningError,
+    UploadLimitReached,
     notice_decide,
     run_approve,
     run_create,
@@ -278,9 +279,12 @@ def api_extract_upload(request):
             source=ProvisioningRun.Source.API,
             fmt=fmt,
             max_bytes=MAX_UPLOAD_BYTES,
+            limit_uploads=True,
         )
     except ExtractTooLarge:
         return _too_large()
+    except UploadLimitReached as exc:  # another upload for the school was recorded while this one arrived
+        return _rate_limited(request, school, exc.retry_after)
     audit_record(
         actor=None,
         action="provisioning.upload",

@@ -152,6 +152,22 @@ class RateLimitTests:
         denied = AuditEvent.objects.get(action="provisioning.upload", outcome="denied")
         assert denied.organisation == wales.secondary and denied.details["reason"] == "rate_limited"
 
+    def test_an_upload_that_raced_past_the_first_check_is_refused_when_recorded(
+        self, client, wales, settings, monkeypatch
+    ):
+        token = token_issue(organisation=wales.secondary)
+        api_run(wales.secondary, 5)
+        # another upload for the school was recorded while this one's body arrived: the check made before the
+        # body was read saw room for one more
+        monkeypatch.setattr(views, "upload_retry_after", lambda school: 0)
+        api_run(wales.secondary, 1)
+        response = post(client, token, pupils_csv([pupil(1)]))
+        assert response.status_code == 429
+        assert 3290 <= int(response["Retry-After"]) <= 3300
+        assert ProvisioningRun.objects.count() == 2 and extracts_kept(settings) == []
+        denied = AuditEvent.objects.get(action="provisioning.upload", outcome="denied")
+        assert denied.details["reason"] == "rate_limited"
+
     def test_retry_after_is_when_the_oldest_upload_leaves_the_hour(self, client, wales):
         token = token_issue(organisation=wales.secondary)
         api_run(wales.secondary, 50)
