@@ -93,6 +93,13 @@ class Reason(models.TextChoices):
             "when that school's MIS records them as having left."
         ),
     )
+    EMPLOYED_ELSEWHERE = (
+        "employed_elsewhere",
+        _(
+            "This staff member's account moved to another school, whose MIS still lists them. They keep one "
+            "account, at that school; it moves back here when that school's MIS records them as having left."
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

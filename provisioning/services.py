@@ -423,8 +423,13 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
             elif s.email and s.email in by_email:
                 i = by_email.pop(s.email)
                 kept.add(i)
-                moved = plan.loaded[i]["organisation_id"] != organisation.pk
-                keep(i, values, s.forename, s.surname, moved=moved)
+                a = plan.loaded[i]
+                moved = a["organisation_id"] != organisation.pk
+                if moved and a["moved_from_id"] == organisation.pk and a["status"] != DEACTIVATED:
+                    # working at two schools: as for a learner on two rolls, the account stays where it went
+                    plan.refused.append(Refusal(s.row, Reason.EMPLOYED_ELSEWHERE, STAFF))
+                else:
+                    keep(i, values, s.forename, s.surname, moved=moved)
             else:
                 plan.creates.append((STAFF, s, None))
         for s in assessment.staff_leavers:

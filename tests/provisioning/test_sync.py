@@ -217,6 +217,38 @@ class TransferTests:
             wales.other_school.pk,
         )
 
+    def test_a_staff_member_at_two_schools_keeps_one_account_where_it_went(self, wales):
+        header = b"Surname,Forename,Staff Code,Email\r\n"
+        at_a = header + b"Morgan,Rhys,RMO,rhys.morgan@example.org\r\n"
+        at_b = header + b"Morgan,Rhys,MOR,rhys.morgan@example.org\r\n"
+        apply(wales.other_school, at_a)
+        assert apply(wales.secondary, at_b).transferred_in == 1
+        account = Account.objects.get(kind="staff", work_email="rhys.morgan@example.org")
+        before = Account.objects.filter(pk=account.pk).values().get()
+        # both schools' MIS keep listing them: the account no longer moves to and fro every hour
+        for _ in range(2):
+            report = apply(wales.other_school, at_a)
+            assert [(r.row, r.reason) for r in report.refused] == [(2, Reason.EMPLOYED_ELSEWHERE)]
+            assert (report.transferred_in, report.created, report.deactivated) == (0, 0, 0)
+            assert apply(wales.secondary, at_b).counts() == {**NOTHING, "unchanged": 1}
+        assert Account.objects.filter(pk=account.pk).values().get() == before
+        assert "still lists them" in report.as_dict()["refused_rows"][0]["message"]
+
+    def test_a_staff_member_who_left_the_school_they_moved_to_moves_back(self, wales):
+        header = b"Surname,Forename,Staff Code,Email\r\n"
+        apply(wales.other_school, header + b"Morgan,Rhys,RMO,rhys.morgan@example.org\r\n")
+        apply(wales.secondary, header + b"Morgan,Rhys,MOR,rhys.morgan@example.org\r\n")
+        left = b"Surname,Forename,Staff Code,Email,Leaving Date\r\nMorgan,Rhys,MOR,rhys.morgan@example.org,31/10/2026\r\n"
+        assert apply(wales.secondary, left).deactivated == 1
+        report = apply(wales.other_school, header + b"Morgan,Rhys,RMO,rhys.morgan@example.org\r\n")
+        assert (report.transferred_in, report.refused) == (1, [])
+        account = Account.objects.get(kind="staff", work_email="rhys.morgan@example.org")
+        assert (account.organisation_id, account.status, account.staff_code) == (
+            wales.other_school.pk,
+            "active",
+            "RMO",
+        )
+
     def test_a_staff_code_changed_at_the_school_keeps_the_account(self, wales):
         header = b"Surname,Forename,Staff Code,Email\r\n"
         apply(wales.other_school, header + b"Morgan,Rhys,RMO,rhys.morgan@example.org\r\n")
