@@ -489,7 +489,7 @@ def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], 
         row.update(
             kind=kind,
             source=MIS,
-            organisation_id=item.organisation.pk,
+            organisation_id=item.organisation.id,
             legal_forename=forename,
             legal_surname=surname,
             display_name=display_name_for(kind, forename, surname),
