@@ -159,3 +159,36 @@ class NameChangeNotice(models.Model):
 
     def __str__(self):
         return f"{self.account_id}: {self.mis_forename} {self.mis_surname}"
+
+
+class OneRosterClass(models.Model):
+    """A class a school's OneRoster packages have named. A delta refers to unchanged classes by id alone."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    sourced_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=100)
+    homeroom = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "sourced_id"], name="oneroster_class_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.sourced_id}: {self.title}"
+
+
+class OneRosterUser(models.Model):
+    """Which account a school's OneRoster user is. A delta's enrolments may name a user its users.csv does not."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    sourced_id = models.CharField(max_length=255)
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "sourced_id"], name="oneroster_user_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.sourced_id} -> {self.account_id}"

@@ -21,6 +21,8 @@ from provisioning.records import (
     ENROLMENT_FIELDS,
     LEARNER,
     STAFF,
+    ClassRecord,
+    EnrolmentChange,
     Extract,
     LearnerRecord,
     Reason,
@@ -415,17 +417,27 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
     enrol_rows, t3 = _dict_rows(members["enrollments.csv"]) if "enrollments.csv" in members else ([], False)
     extract.truncated = truncated or t2 or t3
 
+    # the school's classes, a delta's deleted ones too: a learner leaving a deleted class still names it
     classes = {
-        c["sourcedId"]: c
+        c["sourcedId"]: ClassRecord(
+            title=c.get("classCode") or c.get("title", ""),
+            homeroom=c.get("classType", "").lower() == "homeroom",
+            deleted=c.get("status", "").lower() == "tobedeleted",
+        )
         for c in classes_rows
-        if c.get("schoolSourcedId", org_id) == org_id and c.get("status", "").lower() != "tobedeleted"
+        if c.get("schoolSourcedId", org_id) == org_id
     }
+    extract.classes = classes
+    extract.classes_full = "classes.csv" in members and manifest.get("file.classes", "bulk").lower() != "delta"
     by_user: dict[str, list[dict[str, str]]] = {}
+    left_by_user: dict[str, list[dict[str, str]]] = {}
     for e in enrol_rows:
-        if e.get("schoolSourcedId", org_id) != org_id or e.get("status", "").lower() == "tobedeleted":
+        if e.get("schoolSourcedId", org_id) != org_id:
             continue
-        by_user.setdefault(e.get("userSourcedId", ""), []).append(e)
+        left = e.get("status", "").lower() == "tobedeleted"
+        (left_by_user if left else by_user).setdefault(e.get("userSourcedId", ""), []).append(e)
 
+    listed = set()
     for u in users:
         org_ids = {o.strip() for o in u.get("orgSourcedIds", "").split(",")}
         if org_id not in org_ids:
@@ -441,28 +453,40 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
             continue
         deleted = u.get("status", "").lower() == "tobedeleted"
         ids = parse_user_ids(u.get("userIds", ""))
-        enrolments = by_user.get(u.get("sourcedId", ""), [])
+        uid = u.get("sourcedId", "")
+        listed.add(uid)
+        enrolments = by_user.get(uid, [])
+        left = left_by_user.get(uid, []) if not full else []
         try:
             begins = [d for d in (parse_date(e.get("beginDate", "")) for e in enrolments) if d]
             ends = [parse_date(e.get("endDate", "")) for e in enrolments]
         except ValueError:
             extract.refused.append(Refusal(line, Reason.BAD_DATE, kind))
             continue
-        # left when every enrolment at the school has ended
+        # left when every enrolment at the school (in a delta: every one it lists) has ended
         leaving = max(ends) if ends and all(ends) else None  # type: ignore[type-var]
         if kind == LEARNER:
             reg_group = ""
             class_names = []
             for e in enrolments:
                 c = classes.get(e.get("classSourcedId", ""))
-                if c is None:
+                if c is None or c.deleted:
                     continue
-                title = c.get("classCode") or c.get("title", "")
-                if c.get("classType", "").lower() == "homeroom":
-                    reg_group = reg_group or title
+                if c.homeroom:
+                    reg_group = reg_group or c.title
                 else:
-                    class_names.append(title)
+                    class_names.append(c.title)
             grades = split_list(u.get("grades", ""))
+            if full:
+                omits = frozenset()
+            elif enrolments or left:
+                # A delta's enrolments are changes: the sync joins and leaves these classes, keeping the rest
+                # (resolving ids against the classes earlier packages named), and keeps the earliest admission.
+                omits = frozenset({"registration_group", "classes"} | (set() if leaving else {"leaving_date"}))
+                omits |= set() if begins else {"admission_date"}
+            else:
+                # a delta lists only what changed: no enrolments here means they did not change
+                omits = ENROLMENT_FIELDS
             extract.learners.append(
                 LearnerRecord(
                     row=line,
@@ -476,8 +500,10 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
                     classes=tuple(sorted(set(class_names))),
                     leaving_date=leaving,
                     deleted=deleted,
-                    # a delta lists only what changed: no enrolments here means they did not change
-                    omits=ENROLMENT_FIELDS if not full and not enrolments else frozenset(),
+                    omits=omits,
+                    source_id=uid,
+                    enrolled=() if full else tuple(e.get("classSourcedId", "") for e in enrolments),
+                    unenrolled=tuple(e.get("classSourcedId", "") for e in left),
                 )
             )
         else:
@@ -493,9 +519,25 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
                     deleted=deleted,
                 )
             )
+    if not full:
+        # a delta may change a learner's enrolments without listing the learner
+        for uid in (by_user.keys() | left_by_user.keys()) - listed:
+            joined = [e for e in by_user.get(uid, []) if e.get("role", "").lower() == "student"]
+            left_rows = [e for e in left_by_user.get(uid, []) if e.get("role", "").lower() == "student"]
+            if not joined and not left_rows:
+                continue
+            try:
+                begins = [d for d in (parse_date(e.get("beginDate", "")) for e in joined) if d]
+            except ValueError:
+                begins = []
+            extract.enrolment_changes[uid] = EnrolmentChange(
+                enrolled=tuple(e.get("classSourcedId", "") for e in joined),
+                unenrolled=tuple(e.get("classSourcedId", "") for e in left_rows),
+                begins=min(begins) if begins else None,
+            )
     extract.kinds = {LEARNER, STAFF}
     extract.learner_fields = {"admission_number", "admission_date", "year_group"}
-    if "classes.csv" in members and "enrollments.csv" in members:
+    if "enrollments.csv" in members and ("classes.csv" in members or not full):
         extract.learner_fields |= {"registration_group", "classes"}
     extract.staff_fields = {"staff_code"}
     return extract

@@ -134,6 +134,29 @@ class LearnerRecord:
     deleted: bool = False
     # fields this row does not carry although its extract does: the sync leaves them as they are
     omits: frozenset[str] = frozenset()
+    # OneRoster: the user's sourcedId; in a delta, the classes (sourcedIds) joined and left, which the sync
+    # applies to the classes the account already has
+    source_id: str = ""
+    enrolled: tuple[str, ...] = ()
+    unenrolled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRecord:
+    """A OneRoster class of the school: what enrolments name it by."""
+
+    title: str
+    homeroom: bool
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentChange:
+    """A OneRoster delta's enrolment changes for a learner its users.csv does not list."""
+
+    enrolled: tuple[str, ...]
+    unenrolled: tuple[str, ...]
+    begins: date | None = None
 
 
 @dataclass(slots=True)
@@ -167,7 +190,12 @@ class Extract:
     refused: list[Refusal] = field(default_factory=list)
     truncated: bool = False
     rows: int = 0
+    # OneRoster: the school's classes by sourcedId (`classes_full`: the package lists all of them), and a
+    # delta's enrolment changes for learners by sourcedId whose user rows did not change
+    classes: dict[str, ClassRecord] = field(default_factory=dict)
+    classes_full: bool = False
+    enrolment_changes: dict[str, EnrolmentChange] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not self.learners and not self.staff and not self.refused
+        return not self.learners and not self.staff and not self.refused and not self.enrolment_changes

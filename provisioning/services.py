@@ -16,7 +16,7 @@ import secrets
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -33,9 +33,9 @@ from accounts.sealing import keyed_hash, upn_hash
 from accounts.services import audit_record, audit_record_bulk, display_name_for, email_for
 from accounts.usernames import username_base, usernames_allocate_bulk, usernames_bind, usernames_reserve
 from passwords.generators import Draws, learner_password, random_password
-from provisioning.models import NameChangeNotice, ProvisioningRun, SchoolToken
+from provisioning.models import NameChangeNotice, OneRosterClass, OneRosterUser, ProvisioningRun, SchoolToken
 from provisioning.readers import ExtractError, read_extract
-from provisioning.records import LEARNER, STAFF, Extract, Reason, Refusal
+from provisioning.records import LEARNER, STAFF, ClassRecord, Extract, Reason, Refusal
 from provisioning.rules import Assessment, assess
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,7 @@ class _Plan:
     names_match: set[int] = field(default_factory=set)
     refused: list[Refusal] = field(default_factory=list)
     active_before: int = 0
+    links: dict[str, int] = field(default_factory=dict)  # OneRoster user sourcedId -> account kept
 
 
 # ---------------------------------------------------------------- planning
@@ -352,6 +353,10 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
         else:
             plan.unchanged += 1
 
+    # OneRoster deltas join and leave classes named by id: those of this package over those stored before
+    patches = not extract.full and {"registration_group", "classes"} <= extract.learner_fields
+    class_map = _classes_known(organisation, extract) if patches else {}
+
     # --- learners, matched by UPN hash anywhere in Wales
     if LEARNER in extract.kinds:
         by_hash = {a["upn_hash"]: i for i, a in local.items() if a["upn_hash"]}
@@ -374,17 +379,46 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
                 # a delta row without its enrolments can update an account here, but not admit a learner here
                 plan.refused.append(Refusal(r.row, Reason.MISSING_ADMISSION_DATE, LEARNER))
             elif a is None:
+                if patches and (r.enrolled or r.unenrolled):
+                    reg, classes = _enrolments_apply("", [], r.enrolled, r.unenrolled, class_map)
+                    r = replace(
+                        r, registration_group=reg, classes=tuple(classes), omits=r.omits - _PATCHED
+                    )
                 plan.creates.append((LEARNER, r, h))
             elif moved and a["moved_from_id"] == organisation.pk and a["status"] != DEACTIVATED:
                 # dual registration: it left here for a school that still has it on roll. Taking it back would
                 # have the two schools' runs move it to and fro every hour; it returns once it leaves there.
                 plan.refused.append(Refusal(r.row, Reason.REGISTERED_ELSEWHERE, LEARNER))
             else:
-                keep(i, _learner_fields(r, extract.learner_fields), r.forename, r.surname, moved=moved)
+                values = _learner_fields(r, extract.learner_fields)
+                if patches and (r.enrolled or r.unenrolled):
+                    values.update(_enrolment_values(a, moved, r.enrolled, r.unenrolled, values, class_map))
+                if r.source_id:
+                    plan.links[r.source_id] = i
+                keep(i, values, r.forename, r.surname, moved=moved)
         for r in assessment.learner_leavers:
             i = by_hash.get(hashes[r.upn])
             if i in local and local[i]["status"] != DEACTIVATED:
                 deactivate(i, leaving_date=r.leaving_date)
+        if patches and extract.enrolment_changes:
+            # a delta's enrolment changes for learners it does not list: found by the ids earlier packages gave
+            links = dict(
+                OneRosterUser.objects.filter(
+                    organisation=organisation, sourced_id__in=list(extract.enrolment_changes)
+                ).values_list("sourced_id", "account_id")
+            )
+            for uid, enrolment in extract.enrolment_changes.items():
+                i = links.get(uid)
+                a = local.get(i)
+                if a is None or a["kind"] != LEARNER or a["status"] == DEACTIVATED or i in plan.changes:
+                    continue
+                values = _enrolment_values(
+                    a, False, enrolment.enrolled, enrolment.unenrolled, {"admission_date": enrolment.begins},
+                    class_map,
+                )
+                if differs(i, values):
+                    change(i, **values)
+                    plan.updated.add(i)
         if extract.full:
             for i, a in local.items():
                 if a["kind"] == LEARNER and a["status"] != DEACTIVATED and a["upn_hash"] not in present:
@@ -447,6 +481,49 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
                     deactivate(i)
     plan.refused.sort(key=lambda r: r.row)
     return plan
+
+
+# what a delta row's enrolment changes decide, relative to the account's classes, instead of the row itself
+_PATCHED = frozenset({"registration_group", "classes"})
+
+
+def _classes_known(organisation: Organisation, extract: Extract) -> dict[str, ClassRecord]:
+    """The school's OneRoster classes by sourcedId: those earlier packages named, with this package's over them."""
+    known = {
+        sid: ClassRecord(title, homeroom)
+        for sid, title, homeroom in OneRosterClass.objects.filter(organisation=organisation).values_list(
+            "sourced_id", "title", "homeroom"
+        )
+    }
+    known.update(extract.classes)  # deleted ones too: leaving a deleted class still names it
+    return known
+
+
+def _enrolments_apply(registration_group, classes, enrolled, unenrolled, known) -> tuple[str, list[str]]:
+    """A registration group and class list after joining and leaving classes (unknown ids change nothing)."""
+    joined = [known[c] for c in enrolled if c in known and not known[c].deleted]
+    left = [known[c] for c in unenrolled if c in known]
+    titles = set(classes) - {c.title for c in left if not c.homeroom}
+    titles |= {c.title for c in joined if not c.homeroom}
+    if any(c.homeroom and c.title == registration_group for c in left):
+        registration_group = ""
+    homerooms = [c.title for c in joined if c.homeroom]
+    if homerooms:
+        registration_group = homerooms[0]
+    return registration_group, sorted(titles)
+
+
+def _enrolment_values(account: dict, moved: bool, enrolled, unenrolled, values: dict, known) -> dict:
+    """An account's registration group, classes and admission date after a delta's enrolment changes."""
+    # an account moving here from another school starts from none of that school's classes
+    reg, classes = ("", []) if moved else (account["registration_group"], account["classes"] or [])
+    reg, classes = _enrolments_apply(reg, classes, enrolled, unenrolled, known)
+    out = {"registration_group": reg, "classes": classes}
+    admitted, earlier = values.get("admission_date"), account["admission_date"]
+    if admitted is not None:
+        # a delta's new enrolment (a new class in March) is not a new admission: keep the earliest
+        out["admission_date"] = min(admitted, earlier) if earlier and not moved else admitted
+    return out
 
 
 def _hold_reason(plan: _Plan, extract: Extract) -> str:
@@ -934,10 +1011,57 @@ def _write_batch(applying, actor, step, reserved) -> None:
     for (item, plan, report), mine in zip(applying, created, strict=True):
         run = item.run
         report.name_changes = _write_notices(item.organisation, plan, run)
+        if item.extract.format == "oneroster":
+            _write_oneroster(item.organisation, item.extract, plan, mine)
         events += _audit_events(item.organisation, run, plan, mine)
         if run is not None:
             _run_finish(run, report, plan.active_before, now)
     audit_record_bulk(actor=actor, events=events)
+
+
+def _write_oneroster(organisation: Organisation, extract: Extract, plan: _Plan, created_ids: list[int]) -> None:
+    """Keep what later deltas name by id alone: the school's classes, and which account each user is."""
+    live = {sid: c for sid, c in extract.classes.items() if not c.deleted}
+    classes = OneRosterClass.objects.filter(organisation=organisation)
+    stored = {sid: (title, homeroom) for sid, title, homeroom in classes.values_list("sourced_id", "title", "homeroom")}
+    if extract.classes_full:
+        gone = stored.keys() - live.keys()
+    else:
+        gone = {sid for sid, c in extract.classes.items() if c.deleted} & stored.keys()
+    if gone:
+        classes.filter(sourced_id__in=list(gone)).delete()
+    # only what changed: an hourly bulk package names the same classes every time
+    OneRosterClass.objects.bulk_create(
+        [
+            OneRosterClass(organisation=organisation, sourced_id=sid, title=c.title, homeroom=c.homeroom)
+            for sid, c in live.items()
+            if stored.get(sid) != (c.title, c.homeroom)
+        ],
+        update_conflicts=True,
+        unique_fields=["organisation", "sourced_id"],
+        update_fields=["title", "homeroom"],
+    )
+    links = dict(plan.links)
+    for (kind, record, _h), pk in zip(plan.creates, created_ids, strict=True):
+        if kind == LEARNER and record.source_id:
+            links[record.source_id] = pk
+    if not links:
+        return
+    known = dict(
+        OneRosterUser.objects.filter(organisation=organisation, sourced_id__in=list(links)).values_list(
+            "sourced_id", "account_id"
+        )
+    )
+    OneRosterUser.objects.bulk_create(
+        [
+            OneRosterUser(organisation=organisation, sourced_id=sid, account_id=pk)
+            for sid, pk in links.items()
+            if known.get(sid) != pk
+        ],
+        update_conflicts=True,
+        unique_fields=["organisation", "sourced_id"],
+        update_fields=["account"],
+    )
 
 
 def _run_finish(run: ProvisioningRun, report: Report, active_before: int, now) -> None:

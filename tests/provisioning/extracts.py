@@ -142,10 +142,15 @@ ENROL = [
 ]
 
 
-def oneroster_members(*, school="6814001", learners=(), teachers=(), mode="bulk", extra_orgs=()):
+def oneroster_members(
+    *, school="6814001", learners=(), teachers=(), mode="bulk", extra_orgs=(), class_rows=True, classes_mode=None
+):
     """learners: dicts with n, given, family, adno, grade, begin, end, reg, classes, status, upn, and
-    enrolments=False for a user row without its enrolments (as in a delta where only the user changed).
-    teachers: dicts with code, given, family, begin, role."""
+    enrolments=False for a user row without its enrolments (as in a delta where only the user changed),
+    left=[class titles] for enrolments a delta deletes, user=False for enrolments without
+    a user row (a delta where only the enrolments changed).
+    teachers: dicts with code, given, family, begin, role.
+    class_rows=False leaves the learners' classes out of classes.csv (a delta where no class changed)."""
     delta = mode == "delta"
     stamp = "2026-11-01T10:00:00Z" if delta else ""
     st = "active" if delta else ""
@@ -158,35 +163,41 @@ def oneroster_members(*, school="6814001", learners=(), teachers=(), mode="bulk"
     for item in learners:
         uid = f"stu-{item['n']}"
         upn_value = item.get("upn", upn(item["n"]))
-        users.append(
-            [
-                uid,
-                item.get("status", st),
-                stamp,
-                "true",
-                "org-1",
-                "student",
-                "",
-                f"{{UPN:{upn_value}}}",
-                item.get("given", "Cerys"),
-                item.get("family", "Williams"),
-                "",
-                item.get("adno", f"{item['n']:06d}"),
-                "",
-                "",
-                "",
-                "",
-                item.get("grade", "07"),
-                "",
-            ]
-        )
+        for title in item.get("left", []):
+            cid = f"class-{title}"
+            enrols.append([f"e-{uid}-{cid}", "tobedeleted", stamp, cid, "org-1", uid, "student", "", "", ""])
+        if item.get("user", True):
+            users.append(
+                [
+                    uid,
+                    item.get("status", st),
+                    stamp,
+                    "true",
+                    "org-1",
+                    "student",
+                    "",
+                    f"{{UPN:{upn_value}}}",
+                    item.get("given", "Cerys"),
+                    item.get("family", "Williams"),
+                    "",
+                    item.get("adno", f"{item['n']:06d}"),
+                    "",
+                    "",
+                    "",
+                    "",
+                    item.get("grade", "07"),
+                    "",
+                ]
+            )
         if not item.get("enrolments", True):
             continue
-        for title, ctype in [(item.get("reg", "7B"), "homeroom")] + [
+        reg = item.get("reg", "7B")
+        for title, ctype in ([(reg, "homeroom")] if reg else []) + [
             (c, "scheduled") for c in item.get("classes", ["7B/Sc1"])
         ]:
             cid = f"class-{title}"
-            classes[cid] = [cid, st, stamp, title, "07", "", title, ctype, "", "org-1", "", "", "", ""]
+            if class_rows:
+                classes[cid] = [cid, st, stamp, title, "07", "", title, ctype, "", "org-1", "", "", "", ""]
             enrols.append(
                 [
                     f"e-{uid}-{cid}",
@@ -231,7 +242,8 @@ def oneroster_members(*, school="6814001", learners=(), teachers=(), mode="bulk"
             [f"e-{uid}", st, stamp, cid, "org-1", uid, "teacher", "", item.get("begin", "2015-09-01"), ""]
         )
     manifest = [["manifest.version", "1.0"], ["oneroster.version", "1.1"]] + [
-        [f"file.{n}", mode] for n in ("orgs", "users", "classes", "enrollments")
+        [f"file.{n}", classes_mode if n == "classes" and classes_mode else mode]
+        for n in ("orgs", "users", "classes", "enrollments")
     ]
     return {
         "manifest.csv": _table(["propertyName", "value"], manifest),

@@ -170,11 +170,32 @@ class OneRosterTests:
     def test_a_delta_row_without_enrolments_omits_what_they_give(self):
         learners = [{"n": 1, "enrolments": False}, {"n": 2}]
         delta = read_extract(zip_bytes(oneroster_members(learners=learners, mode="delta")))
-        assert [r.omits for r in delta.learners] == [ENROLMENT_FIELDS, frozenset()]
+        # with enrolments, a delta row still leaves the learner's classes to the sync, which applies the changes
+        assert [r.omits for r in delta.learners] == [
+            ENROLMENT_FIELDS,
+            frozenset({"registration_group", "classes", "leaving_date"}),
+        ]
         assert delta.learners[0].admission_date is None and delta.learners[0].classes == ()
+        assert (delta.learners[1].enrolled, delta.learners[1].unenrolled) == (("class-7B", "class-7B/Sc1"), ())
         # a full list without a learner's enrolments means they have none
         bulk = read_extract(zip_bytes(oneroster_members(learners=learners)))
         assert [r.omits for r in bulk.learners] == [frozenset(), frozenset()]
+
+    def test_a_delta_gives_enrolments_left_and_those_of_learners_it_does_not_list(self):
+        learners = [
+            {"n": 1, "reg": "", "classes": ["8C/Hi"], "left": ["7C/Hi"]},
+            {"n": 2, "user": False, "reg": "", "classes": ["8C/Cy"], "left": ["7C/Cy"], "begin": "2026-11-02"},
+        ]
+        delta = read_extract(zip_bytes(oneroster_members(learners=learners, mode="delta", class_rows=False)))
+        (row,) = delta.learners
+        assert (row.source_id, row.enrolled, row.unenrolled) == ("stu-1", ("class-8C/Hi",), ("class-7C/Hi",))
+        change = delta.enrolment_changes["stu-2"]
+        assert (change.enrolled, change.unenrolled, change.begins) == (
+            ("class-8C/Cy",),
+            ("class-7C/Cy",),
+            date(2026, 11, 2),
+        )
+        assert {"registration_group", "classes"} <= delta.learner_fields  # classes.csv may be absent
 
     def test_it_refuses_a_school_not_in_the_package(self):
         with pytest.raises(ExtractError) as exc:

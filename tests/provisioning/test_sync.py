@@ -9,7 +9,7 @@ from django.db import connection
 from accounts.models import Account, AuditEvent, IssuedUsername
 from accounts.sealing import upn_hash
 from provisioning import services
-from provisioning.models import NameChangeNotice, ProvisioningRun
+from provisioning.models import NameChangeNotice, OneRosterClass, ProvisioningRun
 from provisioning.readers import read_extract
 from provisioning.records import Reason
 from provisioning.services import extract_apply, run_apply, run_approve, run_create, run_reject
@@ -342,19 +342,70 @@ class OneRosterDeltaTests:
         assert (a.year_group, a.registration_group, a.classes) == ("8", "7C", ["7C/Cy", "7C/Hi"])
         assert (a.admission_date, a.leaving_date) == (date(2019, 9, 1), date(2027, 7, 20))
 
-    def test_a_learner_with_enrolments_in_the_delta_gets_the_new_classes(self, wales):
+    def learner(self):
+        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
+        return a.registration_group, a.classes, a.admission_date, a.leaving_date
+
+    def test_a_delta_joins_and_leaves_classes_and_keeps_the_rest(self, wales):
         self.setup_bulk(wales.secondary)
+        # joins 8C (homeroom) and 8C/Hi, leaves 7C (homeroom) and 7C/Hi; 7C/Cy is not mentioned, so it stays
         delta = oneroster_zip(
-            learners=[{"n": 1, "reg": "8C", "classes": ["8C/Hi"], "begin": "2019-09-02"}], mode="delta"
+            learners=[{"n": 1, "reg": "8C", "classes": ["8C/Hi"], "left": ["7C", "7C/Hi"], "begin": "2026-11-02"}],
+            mode="delta",
         )
         assert apply(wales.secondary, delta).updated == 1
-        a = Account.objects.get(upn_hash=upn_hash(upn(1)))
-        assert (a.registration_group, a.classes, a.admission_date, a.leaving_date) == (
-            "8C",
-            ["8C/Hi"],
-            date(2019, 9, 2),
-            None,
+        # a new class in November is not a new admission, and the listed enrolments have not ended
+        assert self.learner() == ("8C", ["7C/Cy", "8C/Hi"], date(2019, 9, 1), date(2027, 7, 20))
+        assert apply(wales.secondary, delta).counts() == {**NOTHING, "unchanged": 1}
+
+    def test_leaving_the_registration_group_alone_clears_it(self, wales):
+        self.setup_bulk(wales.secondary)
+        delta = oneroster_zip(learners=[{"n": 1, "enrolments": False, "left": ["7C"]}], mode="delta")
+        assert apply(wales.secondary, delta).updated == 1
+        assert self.learner()[:2] == ("", ["7C/Cy", "7C/Hi"])
+
+    def test_classes_the_delta_does_not_describe_are_known_from_earlier_packages(self, wales):
+        apply(
+            wales.secondary,
+            oneroster_zip(learners=[{"n": 1, "reg": "7C", "classes": ["7C/Hi"]}, {"n": 2, "classes": ["7C/Cy"]}]),
         )
+        # learner 1 joins 7C/Cy, which only learner 2's bulk enrolment described
+        delta = oneroster_zip(
+            learners=[{"n": 1, "reg": "", "classes": ["7C/Cy"]}], mode="delta", class_rows=False
+        )
+        assert apply(wales.secondary, delta).updated == 1
+        assert self.learner()[:2] == ("7C", ["7C/Cy", "7C/Hi"])
+
+    def test_enrolment_changes_for_a_learner_the_delta_does_not_list_apply_too(self, wales):
+        self.setup_bulk(wales.secondary)
+        delta = oneroster_zip(
+            learners=[{"n": 1, "user": False, "reg": "", "classes": ["7C/Ff"], "left": ["7C/Hi"]}],
+            mode="delta",
+        )
+        report = apply(wales.secondary, delta)
+        assert (report.updated, report.refused) == (1, [])
+        assert self.learner()[:2] == ("7C", ["7C/Cy", "7C/Ff"])
+
+    def test_a_bulk_package_replaces_the_classes_and_forgets_classes_it_no_longer_has(self, wales):
+        self.setup_bulk(wales.secondary)
+        apply(wales.secondary, oneroster_zip(learners=[{"n": 1, "reg": "8A", "classes": ["8A/Ma"]}]))
+        assert self.learner()[:2] == ("8A", ["8A/Ma"])
+        assert set(OneRosterClass.objects.values_list("title", flat=True)) == {"8A", "8A/Ma"}
+        # a delta naming a forgotten class by id alone changes nothing it cannot name
+        delta = oneroster_zip(
+            learners=[{"n": 1, "reg": "", "classes": ["7C/Hi"]}], mode="delta", class_rows=False
+        )
+        assert apply(wales.secondary, delta).counts() == {**NOTHING, "unchanged": 1}
+
+    def test_a_delta_may_admit_a_new_learner_with_their_classes(self, wales):
+        apply(wales.secondary, oneroster_zip(learners=[{"n": 2, "reg": "7C", "classes": ["7C/Hi"]}]))
+        delta = oneroster_zip(
+            learners=[{"n": 1, "reg": "7C", "classes": ["7C/Hi"], "begin": "2026-11-02"}],
+            mode="delta",
+            class_rows=False,
+        )
+        assert apply(wales.secondary, delta).created == 1
+        assert self.learner()[:3] == ("7C", ["7C/Hi"], date(2026, 11, 2))
 
     def test_a_delta_without_enrolments_neither_makes_nor_moves_an_account(self, wales):
         apply(wales.other_school, pupils_csv([pupil(2)]))
