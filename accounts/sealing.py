@@ -65,7 +65,9 @@ def seal_many(texts):
     sealed = []
     for n, text in enumerate(texts):
         nonce = nonces[12 * n : 12 * n + 12]  # a fresh random 96-bit nonce for every text
-        sealed.append(prefix + base64.urlsafe_b64encode(nonce + cipher.encrypt(nonce, text.encode(), _AAD)).decode())
+        sealed.append(
+            prefix + base64.urlsafe_b64encode(nonce + cipher.encrypt(nonce, text.encode(), _AAD)).decode()
+        )
     return sealed
 
 

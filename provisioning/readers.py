@@ -428,7 +428,9 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
         if c.get("schoolSourcedId", org_id) == org_id
     }
     extract.classes = classes
-    extract.classes_full = "classes.csv" in members and manifest.get("file.classes", "bulk").lower() != "delta"
+    extract.classes_full = (
+        "classes.csv" in members and manifest.get("file.classes", "bulk").lower() != "delta"
+    )
     by_user: dict[str, list[dict[str, str]]] = {}
     left_by_user: dict[str, list[dict[str, str]]] = {}
     for e in enrol_rows:
@@ -482,7 +484,9 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
             elif enrolments or left:
                 # A delta's enrolments are changes: the sync joins and leaves these classes, keeping the rest
                 # (resolving ids against the classes earlier packages named), and keeps the earliest admission.
-                omits = frozenset({"registration_group", "classes"} | (set() if leaving else {"leaving_date"}))
+                omits = frozenset(
+                    {"registration_group", "classes"} | (set() if leaving else {"leaving_date"})
+                )
                 omits |= set() if begins else {"admission_date"}
             else:
                 # a delta lists only what changed: no enrolments here means they did not change

@@ -143,7 +143,14 @@ ENROL = [
 
 
 def oneroster_members(
-    *, school="6814001", learners=(), teachers=(), mode="bulk", extra_orgs=(), class_rows=True, classes_mode=None
+    *,
+    school="6814001",
+    learners=(),
+    teachers=(),
+    mode="bulk",
+    extra_orgs=(),
+    class_rows=True,
+    classes_mode=None,
 ):
     """learners: dicts with n, given, family, adno, grade, begin, end, reg, classes, status, upn, and
     enrolments=False for a user row without its enrolments (as in a delta where only the user changed),

@@ -176,7 +176,10 @@ class OneRosterTests:
             frozenset({"registration_group", "classes", "leaving_date"}),
         ]
         assert delta.learners[0].admission_date is None and delta.learners[0].classes == ()
-        assert (delta.learners[1].enrolled, delta.learners[1].unenrolled) == (("class-7B", "class-7B/Sc1"), ())
+        assert (delta.learners[1].enrolled, delta.learners[1].unenrolled) == (
+            ("class-7B", "class-7B/Sc1"),
+            (),
+        )
         # a full list without a learner's enrolments means they have none
         bulk = read_extract(zip_bytes(oneroster_members(learners=learners)))
         assert [r.omits for r in bulk.learners] == [frozenset(), frozenset()]
@@ -184,7 +187,14 @@ class OneRosterTests:
     def test_a_delta_gives_enrolments_left_and_those_of_learners_it_does_not_list(self):
         learners = [
             {"n": 1, "reg": "", "classes": ["8C/Hi"], "left": ["7C/Hi"]},
-            {"n": 2, "user": False, "reg": "", "classes": ["8C/Cy"], "left": ["7C/Cy"], "begin": "2026-11-02"},
+            {
+                "n": 2,
+                "user": False,
+                "reg": "",
+                "classes": ["8C/Cy"],
+                "left": ["7C/Cy"],
+                "begin": "2026-11-02",
+            },
         ]
         delta = read_extract(zip_bytes(oneroster_members(learners=learners, mode="delta", class_rows=False)))
         (row,) = delta.learners

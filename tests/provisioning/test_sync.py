@@ -350,7 +350,9 @@ class OneRosterDeltaTests:
         self.setup_bulk(wales.secondary)
         # joins 8C (homeroom) and 8C/Hi, leaves 7C (homeroom) and 7C/Hi; 7C/Cy is not mentioned, so it stays
         delta = oneroster_zip(
-            learners=[{"n": 1, "reg": "8C", "classes": ["8C/Hi"], "left": ["7C", "7C/Hi"], "begin": "2026-11-02"}],
+            learners=[
+                {"n": 1, "reg": "8C", "classes": ["8C/Hi"], "left": ["7C", "7C/Hi"], "begin": "2026-11-02"}
+            ],
             mode="delta",
         )
         assert apply(wales.secondary, delta).updated == 1
@@ -367,7 +369,9 @@ class OneRosterDeltaTests:
     def test_classes_the_delta_does_not_describe_are_known_from_earlier_packages(self, wales):
         apply(
             wales.secondary,
-            oneroster_zip(learners=[{"n": 1, "reg": "7C", "classes": ["7C/Hi"]}, {"n": 2, "classes": ["7C/Cy"]}]),
+            oneroster_zip(
+                learners=[{"n": 1, "reg": "7C", "classes": ["7C/Hi"]}, {"n": 2, "classes": ["7C/Cy"]}]
+            ),
         )
         # learner 1 joins 7C/Cy, which only learner 2's bulk enrolment described
         delta = oneroster_zip(
@@ -585,8 +589,9 @@ class ConcurrencyTests:
         assert Account.objects.filter(upn_hash=upn_hash(upn(1))).count() == 1
         assert sorted(r.created + r.transferred_in for r in reports) == [1, 1]
 
-
-    def test_first_provisionings_of_two_schools_do_not_wait_on_each_others_usernames(self, wales, monkeypatch):
+    def test_first_provisionings_of_two_schools_do_not_wait_on_each_others_usernames(
+        self, wales, monkeypatch
+    ):
         # Every learner at both schools is a Dafydd Jones: without names reserved ahead, the second school's
         # claim of JonesD would wait for the first school's transaction to end.
         real_write = services._write_batch
@@ -616,7 +621,9 @@ class ConcurrencyTests:
             assert first_wrote.wait(60), "the first school never reached its writes"
             second.start()
             second.join(60)
-            assert not second.is_alive(), "the second school waited on the first school's uncommitted usernames"
+            assert not second.is_alive(), (
+                "the second school waited on the first school's uncommitted usernames"
+            )
         finally:
             release.set()
             first.join(60)
