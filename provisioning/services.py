@@ -527,7 +527,8 @@ def _enrolment_values(account: dict, moved: bool, enrolled, unenrolled, values: 
 
 
 def _hold_reason(plan: _Plan, extract: Extract) -> str:
-    if extract.empty:
+    # An empty full list would deactivate everyone; an empty delta (a broker's quiet hour) changes nothing.
+    if extract.empty and extract.full:
         return ProvisioningRun.Hold.EMPTY
     if extract.truncated:
         return ProvisioningRun.Hold.TRUNCATED

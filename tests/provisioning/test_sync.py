@@ -411,6 +411,13 @@ class OneRosterDeltaTests:
         assert apply(wales.secondary, delta).created == 1
         assert self.learner()[:3] == ("7C", ["7C/Hi"], date(2026, 11, 2))
 
+    def test_an_empty_delta_is_applied_not_held(self, wales):
+        self.setup_bulk(wales.secondary)
+        report = apply(wales.secondary, oneroster_zip(learners=[], mode="delta"))
+        assert report.counts() == NOTHING
+        # an empty full list still is held: it would deactivate everyone
+        assert apply(wales.secondary, oneroster_zip(learners=[])).held == "empty"
+
     def test_a_delta_without_enrolments_neither_makes_nor_moves_an_account(self, wales):
         apply(wales.other_school, pupils_csv([pupil(2)]))
         delta = oneroster_zip(
