@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from accounts.models import Account, AuditEvent, IssuedUsername
+from accounts.models import Account, AuditEvent, IssuedUsername, UsernameCounter
 from accounts.sealing import upn_hash
 from provisioning import services
 from provisioning.models import NameChangeNotice, OneRosterClass, ProvisioningRun
@@ -595,6 +595,23 @@ class ConcurrencyTests:
         assert not errors
         assert Account.objects.filter(upn_hash=upn_hash(upn(1))).count() == 1
         assert sorted(r.created + r.transferred_in for r in reports) == [1, 1]
+
+    def test_a_first_run_that_fails_after_reserving_names_leaves_only_a_gap(self, wales, monkeypatch):
+        def killed(*args, **kwargs):
+            raise RuntimeError("worker killed")
+
+        data = pupils_csv([pupil(1), pupil(2)])
+        monkeypatch.setattr(services, "audit_record_bulk", killed)
+        with pytest.raises(RuntimeError):
+            apply(wales.secondary, data)
+        # the reservation was committed before the run's transaction; nothing the run made was
+        assert not Account.objects.filter(upn_hash__isnull=False).exists()
+        assert not IssuedUsername.objects.exists()
+        assert UsernameCounter.objects.get(base_lower="jonesd").top == 2
+        monkeypatch.undo()
+        assert apply(wales.secondary, data).created == 2
+        # the numbers the failed run held are never handed out again (as with a database sequence)
+        assert sorted(mis_learners(wales.secondary).values_list("username", flat=True)) == ["JonesD3", "JonesD4"]
 
     def test_first_provisionings_of_two_schools_do_not_wait_on_each_others_usernames(
         self, wales, monkeypatch
