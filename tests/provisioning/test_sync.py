@@ -611,7 +611,10 @@ class ConcurrencyTests:
         monkeypatch.undo()
         assert apply(wales.secondary, data).created == 2
         # the numbers the failed run held are never handed out again (as with a database sequence)
-        assert sorted(mis_learners(wales.secondary).values_list("username", flat=True)) == ["JonesD3", "JonesD4"]
+        assert sorted(mis_learners(wales.secondary).values_list("username", flat=True)) == [
+            "JonesD3",
+            "JonesD4",
+        ]
 
     def test_first_provisionings_of_two_schools_do_not_wait_on_each_others_usernames(
         self, wales, monkeypatch
