@@ -179,16 +179,19 @@ class OneRosterClass(models.Model):
 
 
 class OneRosterUser(models.Model):
-    """Which account a school's OneRoster user is. A delta's enrolments may name a user its users.csv does not."""
+    """Which account a school's OneRoster user is. A delta's enrolments may name a user its users.csv does not.
+
+    Only a keyed hash of the user's sourcedId is kept: nothing stops a broker using the UPN as the id.
+    """
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    sourced_id = models.CharField(max_length=255)
+    sourced_id_hash = models.CharField(max_length=64)
     account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "sourced_id"], name="oneroster_user_unique")
+            models.UniqueConstraint(fields=["organisation", "sourced_id_hash"], name="oneroster_user_unique")
         ]
 
     def __str__(self):
-        return f"{self.sourced_id} -> {self.account_id}"
+        return f"{self.sourced_id_hash[:8]} -> {self.account_id}"

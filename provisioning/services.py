@@ -402,11 +402,13 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
                 deactivate(i, leaving_date=r.leaving_date)
         if patches and extract.enrolment_changes:
             # a delta's enrolment changes for learners it does not list: found by the ids earlier packages gave
-            links = dict(
-                OneRosterUser.objects.filter(
-                    organisation=organisation, sourced_id__in=list(extract.enrolment_changes)
-                ).values_list("sourced_id", "account_id")
-            )
+            hashed = {_user_key(uid): uid for uid in extract.enrolment_changes}
+            links = {
+                hashed[key]: i
+                for key, i in OneRosterUser.objects.filter(
+                    organisation=organisation, sourced_id_hash__in=list(hashed)
+                ).values_list("sourced_id_hash", "account_id")
+            }
             for uid, enrolment in extract.enrolment_changes.items():
                 i = links.get(uid)
                 a = local.get(i)
@@ -1048,21 +1050,27 @@ def _write_oneroster(organisation: Organisation, extract: Extract, plan: _Plan, 
             links[record.source_id] = pk
     if not links:
         return
+    links = {_user_key(sid): pk for sid, pk in links.items()}
     known = dict(
-        OneRosterUser.objects.filter(organisation=organisation, sourced_id__in=list(links)).values_list(
-            "sourced_id", "account_id"
+        OneRosterUser.objects.filter(organisation=organisation, sourced_id_hash__in=list(links)).values_list(
+            "sourced_id_hash", "account_id"
         )
     )
     OneRosterUser.objects.bulk_create(
         [
-            OneRosterUser(organisation=organisation, sourced_id=sid, account_id=pk)
-            for sid, pk in links.items()
-            if known.get(sid) != pk
+            OneRosterUser(organisation=organisation, sourced_id_hash=key, account_id=pk)
+            for key, pk in links.items()
+            if known.get(key) != pk
         ],
         update_conflicts=True,
-        unique_fields=["organisation", "sourced_id"],
+        unique_fields=["organisation", "sourced_id_hash"],
         update_fields=["account"],
     )
+
+
+def _user_key(sourced_id: str) -> str:
+    """A OneRoster user's sourcedId as kept: its keyed hash (a broker may use the UPN as the id)."""
+    return keyed_hash("oneroster-user:" + sourced_id)
 
 
 def _run_finish(run: ProvisioningRun, report: Report, active_before: int, now) -> None:

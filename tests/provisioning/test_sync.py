@@ -9,7 +9,7 @@ from django.db import connection
 from accounts.models import Account, AuditEvent, IssuedUsername, UsernameCounter
 from accounts.sealing import upn_hash
 from provisioning import services
-from provisioning.models import NameChangeNotice, OneRosterClass, ProvisioningRun
+from provisioning.models import NameChangeNotice, OneRosterClass, OneRosterUser, ProvisioningRun
 from provisioning.readers import read_extract
 from provisioning.records import Reason
 from provisioning.services import extract_apply, run_apply, run_approve, run_create, run_reject
@@ -389,6 +389,8 @@ class OneRosterDeltaTests:
         report = apply(wales.secondary, delta)
         assert (report.updated, report.refused) == (1, [])
         assert self.learner()[:2] == ("7C", ["7C/Cy", "7C/Ff"])
+        # the link is kept as a keyed hash of the sourcedId, which a broker might have made the UPN
+        assert OneRosterUser.objects.count() == 1 and "stu-1" not in str(list(OneRosterUser.objects.values()))
 
     def test_a_bulk_package_replaces_the_classes_and_forgets_classes_it_no_longer_has(self, wales):
         self.setup_bulk(wales.secondary)
