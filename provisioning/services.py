@@ -1045,6 +1045,10 @@ def _write_oneroster(organisation: Organisation, extract: Extract, plan: _Plan, 
         update_fields=["title", "homeroom"],
     )
     links = dict(plan.links)
+    # An hourly bulk package lists every learner again: once the school has a link for each, only those that
+    # moved here can be new (a learner's sourcedId does not change).
+    if extract.full and links and OneRosterUser.objects.filter(organisation=organisation).count() >= len(links):
+        links = {sid: i for sid, i in links.items() if i in plan.transferred}
     for (kind, record, _h), pk in zip(plan.creates, created_ids, strict=True):
         if kind == LEARNER and record.source_id:
             links[record.source_id] = pk

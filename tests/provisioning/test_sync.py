@@ -392,6 +392,23 @@ class OneRosterDeltaTests:
         # the link is kept as a keyed hash of the sourcedId, which a broker might have made the UPN
         assert OneRosterUser.objects.count() == 1 and "stu-1" not in str(list(OneRosterUser.objects.values()))
 
+    def test_bulk_packages_link_every_learner_so_later_deltas_can_find_them(self, wales):
+        bulk = oneroster_zip(learners=[{"n": 1}, {"n": 2}])
+        apply(wales.secondary, bulk)
+        assert OneRosterUser.objects.filter(organisation=wales.secondary).count() == 2
+        # accounts made before links were kept get them from the next bulk package
+        OneRosterUser.objects.all().delete()
+        apply(wales.secondary, bulk)
+        assert OneRosterUser.objects.filter(organisation=wales.secondary).count() == 2
+        # a learner moving in is linked at the new school even when its link count already looks complete
+        apply(wales.other_school, pupils_csv([pupil(3)]))
+        moved = oneroster_zip(learners=[{"n": 1}, {"n": 3}])
+        assert apply(wales.secondary, moved).transferred_in == 1
+        links = dict(
+            OneRosterUser.objects.filter(organisation=wales.secondary).values_list("account", "organisation")
+        )
+        assert Account.objects.get(upn_hash=upn_hash(upn(3))).pk in links
+
     def test_a_bulk_package_replaces_the_classes_and_forgets_classes_it_no_longer_has(self, wales):
         self.setup_bulk(wales.secondary)
         apply(wales.secondary, oneroster_zip(learners=[{"n": 1, "reg": "8A", "classes": ["8A/Ma"]}]))
