@@ -1,6 +1,11 @@
 """Reads the account pages share."""
 
-from django.db.models import Q
+import functools
+
+from django.db import connection
+from django.db.models import F, Q
+from django.db.models.functions import Collate
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Organisation
@@ -35,6 +40,29 @@ SORTS = {
     "status": ("status", "legal_surname", "pk"),
     "created": ("created_at", "pk"),
 }
+
+
+NAME_FIELDS = {"legal_surname", "legal_forename"}
+
+
+@functools.cache
+def _icu_collations() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_collation WHERE collname IN ('cy-x-icu', 'und-x-icu')")
+        return cursor.fetchone()[0] == 2
+
+
+def name_order(field: str, *, descending: bool = False, language: str | None = None):
+    """An ORDER BY term for a name as people read lists of them, whatever the database's own collation.
+
+    On PostgreSQL with ICU: case and accents count only to break ties (ap Rhys among the A's, Ŵyn among the W's),
+    and in Welsh the digraphs ch, dd, ff, ng, ll, ph, rh and th follow c, d, f, g, l, p, r and t (Lynch, Lloyd).
+    """
+    term = F(field)
+    if connection.vendor == "postgresql" and _icu_collations():
+        welsh = (language or get_language() or "").startswith("cy")
+        term = Collate(term, "cy-x-icu" if welsh else "und-x-icu")
+    return term.desc() if descending else term.asc()
 
 
 def section_organisations(actor, section):
@@ -74,7 +102,9 @@ def account_list(*, actor, section, organisation, search="", active="", year="",
         qs = qs.filter(registration_group=reg_group)
     descending = sort.startswith("-")
     fields = SORTS.get(sort.lstrip("-"), SORTS["surname"])
-    order = [("-" + f if descending else f) for f in fields]
+    order = [
+        name_order(f, descending=descending) if f in NAME_FIELDS else ("-" + f if descending else f) for f in fields
+    ]
     return qs.select_related("organisation").order_by(*order)
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from accounts.models import Account
+from accounts.selectors import name_order
 from passwords.selectors import shown_passwords
 from printing.csv_export import PupilRow, StaffRow
 from printing.slips import Slip
@@ -43,7 +44,7 @@ def pupil_rows(organisation):
     """(ids, rows): every learner of a school for All Pupils, in surname order."""
     learners = (
         Account.objects.filter(organisation=organisation, kind=Account.Kind.LEARNER)
-        .order_by("legal_surname", "legal_forename", "pk")
+        .order_by(name_order("legal_surname"), name_order("legal_forename"), "pk")
         .values_list(
             "pk", "legal_forename", "legal_surname", "username", "created_at", "year_group",
             "registration_group", "consent", "admission_number",
@@ -61,7 +62,7 @@ def staff_rows(organisation):
     """(ids, rows): every staff account of a school for All Staff, in surname order."""
     rows = list(
         Account.objects.filter(organisation=organisation, kind=Account.Kind.STAFF)
-        .order_by("legal_surname", "legal_forename", "pk")
+        .order_by(name_order("legal_surname"), name_order("legal_forename"), "pk")
         .values_list("pk", "legal_forename", "legal_surname", "username", "created_at", "staff_code")
     )
     passwords = shown_passwords([row[0] for row in rows])

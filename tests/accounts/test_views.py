@@ -73,6 +73,21 @@ class TestViewUsers:
         assert up.index("Aaron") < up.index("Zephaniah")
         assert down.index("Zephaniah") < down.index("Aaron")
 
+    def test_names_sort_as_people_read_them_in_english_and_in_welsh(self, login, teacher, wales):
+        for surname in ("Wynne", "Ŵyn", "Llwyd", "Lynch", "ap Rhys", "Evans", "Lewis"):
+            learner(wales.secondary, legal_forename="Nia", legal_surname=surname)
+        client = login(teacher)
+
+        def order(**headers):
+            page = client.get(LEARNERS, {"sort": "surname"}, **headers).content.decode()
+            names = ("ap Rhys", "Evans", "Lewis", "Llwyd", "Lynch", "Ŵyn", "Wynne")
+            return sorted(names, key=page.index)
+
+        # case and accents only break ties: ap Rhys among the A's, Ŵyn among the W's
+        assert order() == ["ap Rhys", "Evans", "Lewis", "Llwyd", "Lynch", "Ŵyn", "Wynne"]
+        # the Welsh alphabet puts ll after l
+        assert order(HTTP_ACCEPT_LANGUAGE="cy") == ["ap Rhys", "Evans", "Lewis", "Lynch", "Llwyd", "Ŵyn", "Wynne"]
+
     def test_query_count_does_not_grow_with_the_page(self, login, teacher, wales):
         client = login(teacher)
         for _ in range(5):
