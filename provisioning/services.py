@@ -208,12 +208,17 @@ def _local_values(organisation: Organisation, kinds: list[str]) -> dict[int, dic
 
 
 @functools.cache
+def _loaded_columns() -> str:
+    """LOADED as SQL columns of the accounts table aliased `a` (names from the model)."""
+    return ", ".join(f"a.{connection.ops.quote_name(Account._meta.get_field(n).column)}" for n in LOADED)
+
+
+@functools.cache
 def _local_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(f"a.{quote(Account._meta.get_field(n).column)}" for n in LOADED)
     notice = NameChangeNotice._meta
     return (
-        f"SELECT {columns}, EXISTS (SELECT 1 FROM {quote(notice.db_table)} n "  # noqa: S608 - names from the models
+        f"SELECT {_loaded_columns()}, EXISTS (SELECT 1 FROM {quote(notice.db_table)} n "  # noqa: S608 - names from the models
         f"WHERE n.{quote(notice.get_field('account').column)} = a.{quote(Account._meta.pk.column)} "
         f"AND n.{quote(notice.get_field('status').column)} = %s) "
         f"FROM {quote(Account._meta.db_table)} a WHERE a.{quote(Account._meta.get_field('organisation').column)} = %s "
@@ -232,13 +237,12 @@ def _values_by_upn_hash(hashes: list[str]) -> dict[int, dict]:
     if connection.vendor != "postgresql":
         return _values(Account.objects.filter(upn_hash__in=hashes))
     quote = connection.ops.quote_name
-    columns = ", ".join(f"a.{quote(Account._meta.get_field(n).column)}" for n in LOADED)
     table = quote(Account._meta.db_table)
     column = quote(Account._meta.get_field("upn_hash").column)
     with connection.cursor() as cursor:
         # identifiers come from the model; the hashes (hex digits, so no commas) are one text parameter
         cursor.execute(
-            f"SELECT {columns} FROM unnest(string_to_array(%s, ',')) AS h(upn_hash) "  # noqa: S608
+            f"SELECT {_loaded_columns()} FROM unnest(string_to_array(%s, ',')) AS h(upn_hash) "  # noqa: S608
             f"JOIN {table} a ON a.{column} = h.upn_hash",
             [",".join(hashes)],
         )
@@ -392,7 +396,11 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
             else:
                 values = _learner_fields(r, extract.learner_fields)
                 if patches and (r.enrolled or r.unenrolled):
-                    values.update(_enrolment_values(a, moved, r.enrolled, r.unenrolled, values, class_map))
+                    values.update(
+                        _enrolment_values(
+                            a, moved, r.enrolled, r.unenrolled, values.get("admission_date"), class_map
+                        )
+                    )
                 if r.source_id:
                     plan.links[r.source_id] = i
                 keep(i, values, r.forename, r.surname, moved=moved)
@@ -415,8 +423,7 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
                 if a is None or a["kind"] != LEARNER or a["status"] == DEACTIVATED or i in plan.changes:
                     continue
                 values = _enrolment_values(
-                    a, False, enrolment.enrolled, enrolment.unenrolled, {"admission_date": enrolment.begins},
-                    class_map,
+                    a, False, enrolment.enrolled, enrolment.unenrolled, enrolment.begins, class_map
                 )
                 if differs(i, values):
                     change(i, **values)
@@ -515,13 +522,13 @@ def _enrolments_apply(registration_group, classes, enrolled, unenrolled, known) 
     return registration_group, sorted(titles)
 
 
-def _enrolment_values(account: dict, moved: bool, enrolled, unenrolled, values: dict, known) -> dict:
+def _enrolment_values(account: dict, moved: bool, enrolled, unenrolled, admitted, known) -> dict:
     """An account's registration group, classes and admission date after a delta's enrolment changes."""
     # an account moving here from another school starts from none of that school's classes
     reg, classes = ("", []) if moved else (account["registration_group"], account["classes"] or [])
     reg, classes = _enrolments_apply(reg, classes, enrolled, unenrolled, known)
     out = {"registration_group": reg, "classes": classes}
-    admitted, earlier = values.get("admission_date"), account["admission_date"]
+    earlier = account["admission_date"]
     if admitted is not None:
         # a delta's new enrolment (a new class in March) is not a new admission: keep the earliest
         out["admission_date"] = min(admitted, earlier) if earlier and not moved else admitted
