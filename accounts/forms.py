@@ -17,7 +17,9 @@ class SignInForm(AuthenticationForm):
     username = forms.CharField(
         label=_("Username or email address"),
         max_length=254,
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}),
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}
+        ),
     )
     error_messages = {
         "invalid_login": _("The username or password is not right. Check them and try again."),
@@ -144,29 +146,41 @@ class AddUserForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("password_choice") == PASSWORD_TYPED and data.get("legal_forename") and data.get("legal_surname"):
+        if (
+            data.get("password_choice") == PASSWORD_TYPED
+            and data.get("legal_forename")
+            and data.get("legal_surname")
+        ):
             password = data.get("password") or ""
             if not password:
                 self.add_error("password", _("Type a password, or choose to generate one."))
             else:
-                stub = Account(legal_forename=data["legal_forename"], legal_surname=data["legal_surname"],
-                               display_name="")
+                stub = Account(
+                    legal_forename=data["legal_forename"],
+                    legal_surname=data["legal_surname"],
+                    display_name="",
+                )
                 try:
                     validate_password(password, stub)
                 except ValidationError as error:
                     self.add_error("password", error)
         if data.get("legal_forename") and data.get("legal_surname"):
             self.duplicates = list(
-                likely_duplicates(organisation=self.organisation, legal_forename=data["legal_forename"],
-                                  legal_surname=data["legal_surname"])[:5]
+                likely_duplicates(
+                    organisation=self.organisation,
+                    legal_forename=data["legal_forename"],
+                    legal_surname=data["legal_surname"],
+                )[:5]
             )
             if self.duplicates:
                 self.fields["confirm_duplicate"].widget = forms.CheckboxInput()
             if self.duplicates and not data.get("confirm_duplicate"):
                 self.add_error(
                     "confirm_duplicate",
-                    _("An active account from the MIS at this organisation already has these names. It is probably "
-                      "the same person: check before creating another account, and tick the box to go ahead."),
+                    _(
+                        "An active account from the MIS at this organisation already has these names. It is probably "
+                        "the same person: check before creating another account, and tick the box to go ahead."
+                    ),
                 )
         return data
 
@@ -180,7 +194,9 @@ class RenameForm(forms.Form):
     legal_forename = forms.CharField(label=_("Forename"), max_length=100)
     legal_surname = forms.CharField(label=_("Surname"), max_length=100)
     display_name = forms.CharField(
-        label=_("Display name"), max_length=200, required=False,
+        label=_("Display name"),
+        max_length=200,
+        required=False,
         help_text=_("Leave empty to make one from the names."),
     )
     new_username = forms.BooleanField(
@@ -226,5 +242,7 @@ class AuditFilterForm(forms.Form):
     account = forms.CharField(label=_("Account (username or id)"), required=False, max_length=254)
     actor = forms.CharField(label=_("Done by (username or id)"), required=False, max_length=254)
     action = forms.CharField(label=_("Action"), required=False, max_length=60)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -33,7 +33,12 @@ class Organisation(models.Model):
     name_cy = models.CharField(_("Welsh name"), max_length=200, blank=True)
     phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
 
     class Meta:
@@ -329,7 +334,12 @@ class AuditEvent(models.Model):
     actor_id = models.BigIntegerField(_("actor"), null=True, blank=True, db_index=True)
     action = models.CharField(_("action"), max_length=60, db_index=True)
     organisation = models.ForeignKey(
-        Organisation, verbose_name=_("organisation"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
@@ -362,7 +372,9 @@ class AuditEventTarget(models.Model):
     # Not a database constraint: events are never deleted (a trigger refuses it) and targets are written only by
     # audit_record and audit_record_bulk with the ids of the events they just inserted; checking each target row
     # by row cost a provisioning batch more than writing it.
-    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="targets", db_constraint=False)
+    event = models.ForeignKey(
+        AuditEvent, on_delete=models.PROTECT, related_name="targets", db_constraint=False
+    )
     account_id = models.BigIntegerField(db_index=True)
 
     objects = AuditQuerySet.as_manager()
@@ -381,7 +393,10 @@ class AccountRequest(models.Model):
 
     kind = models.CharField(_("account type"), max_length=20, choices=Account.Kind.choices)
     organisation = models.ForeignKey(
-        Organisation, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="account_requests"
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="account_requests",
     )
     legal_forename = models.CharField(_("legal forename"), max_length=100)
     legal_surname = models.CharField(_("legal surname"), max_length=100)

@@ -77,9 +77,7 @@ TABLE = {
     Action.VIEW: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN | {R.ITE_LEAD}, ADMIN),
     Action.RESET_PASSWORD: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN | {R.ITE_LEAD}, ADMIN),
     Action.SHOW_PASSWORD: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN | {R.ITE_LEAD}, ADMIN),
-    Action.RESET_OWN_PASSWORD: _row(
-        frozenset({R.SELF_NOT_PRIMARY_LEARNER}), *[frozenset({R.SELF})] * 4
-    ),
+    Action.RESET_OWN_PASSWORD: _row(frozenset({R.SELF_NOT_PRIMARY_LEARNER}), *[frozenset({R.SELF})] * 4),
     Action.PRINT_DETAILS: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
     Action.PRINT_WITH_PASSWORD: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
     Action.PRINT_GROUP: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
@@ -111,7 +109,9 @@ def _subtree_ids(org_ids):
         return set(Organisation.objects.values_list("pk", flat=True))
     found, frontier = set(org_ids), set(org_ids)
     while frontier:
-        frontier = set(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+        frontier = (
+            set(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+        )
         found |= frontier
     return found
 

@@ -80,7 +80,9 @@ def section_organisations(actor, section):
     return Organisation.objects.filter(pk__in=org_ids, kind__in=org_kinds).order_by("name")
 
 
-def account_list(*, actor, section, organisation, search="", active="", year="", reg_group="", sort="surname"):
+def account_list(
+    *, actor, section, organisation, search="", active="", year="", reg_group="", sort="surname"
+):
     """The scoped, filtered, sorted queryset behind a View Users table."""
     _title, kinds, _org_kinds = SECTIONS[section]
     qs = Account.objects.visible_to(actor).filter(organisation=organisation, kind__in=kinds)
@@ -103,7 +105,8 @@ def account_list(*, actor, section, organisation, search="", active="", year="",
     descending = sort.startswith("-")
     fields = SORTS.get(sort.lstrip("-"), SORTS["surname"])
     order = [
-        name_order(f, descending=descending) if f in NAME_FIELDS else ("-" + f if descending else f) for f in fields
+        name_order(f, descending=descending) if f in NAME_FIELDS else ("-" + f if descending else f)
+        for f in fields
     ]
     return qs.select_related("organisation").order_by(*order)
 
@@ -117,7 +120,12 @@ def group_choices(*, organisation):
         key=lambda y: (len(y), y),
     )
     regs = sorted(
-        set(learners.exclude(registration_group="").values_list("registration_group", flat=True).order_by().distinct())
+        set(
+            learners.exclude(registration_group="")
+            .values_list("registration_group", flat=True)
+            .order_by()
+            .distinct()
+        )
     )
     classes = sorted(
         {c for row in learners.values_list("classes", flat=True).order_by().distinct() for c in (row or [])}
@@ -199,13 +207,21 @@ def audit_events(actor, *, account="", actor_name="", action="", date_from=None,
     events = AuditEvent.objects.filter(organisation_id__in=audit_scope_ids(actor))
     if account:
         term = account.strip()
-        ids = list(Account.objects.filter(Q(username__iexact=term) | Q(email__iexact=term)).values_list("pk", flat=True))
+        ids = list(
+            Account.objects.filter(Q(username__iexact=term) | Q(email__iexact=term)).values_list(
+                "pk", flat=True
+            )
+        )
         if term.isdigit():
             ids.append(int(term))  # an opaque id, e.g. of a deleted account
         events = events.filter(pk__in=AuditEventTarget.objects.filter(account_id__in=ids).values("event_id"))
     if actor_name:
         term = actor_name.strip()
-        ids = list(Account.objects.filter(Q(username__iexact=term) | Q(email__iexact=term)).values_list("pk", flat=True))
+        ids = list(
+            Account.objects.filter(Q(username__iexact=term) | Q(email__iexact=term)).values_list(
+                "pk", flat=True
+            )
+        )
         if term.isdigit():
             ids.append(int(term))
         events = events.filter(actor_id__in=ids)
@@ -224,7 +240,9 @@ def audit_rows(events):
 
     events = list(events)
     targets = {}
-    for event_id, account_id in AuditEventTarget.objects.filter(event__in=events).values_list("event_id", "account_id"):
+    for event_id, account_id in AuditEventTarget.objects.filter(event__in=events).values_list(
+        "event_id", "account_id"
+    ):
         targets.setdefault(event_id, []).append(account_id)
     ids = {e.actor_id for e in events if e.actor_id} | {pk for pks in targets.values() for pk in pks}
     names = dict(Account.objects.filter(pk__in=ids).values_list("pk", "username"))

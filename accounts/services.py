@@ -29,7 +29,9 @@ def client_ip(request):
     return request.META.get("REMOTE_ADDR") or None
 
 
-def audit_record(*, actor, action, targets=(), organisation=None, request=None, outcome="success", details=None):
+def audit_record(
+    *, actor, action, targets=(), organisation=None, request=None, outcome="success", details=None
+):
     """Append one audit event. `details` must never hold a password, token or UPN."""
     target_ids = sorted({t if isinstance(t, int) else t.pk for t in targets})
     event = AuditEvent.objects.create(
@@ -53,7 +55,10 @@ def audit_record_bulk(*, actor, events):
     a provisioning batch audits thousands of schools' changes. `details` must never hold a secret or UPN.
     """
     actor_id = getattr(actor, "pk", actor) if actor is not None else None
-    rows = [(action, organisation, sorted(set(targets)), details) for action, organisation, targets, details in events]
+    rows = [
+        (action, organisation, sorted(set(targets)), details)
+        for action, organisation, targets, details in events
+    ]
     created = AuditEvent.objects.bulk_create(
         [
             AuditEvent(
@@ -69,7 +74,11 @@ def audit_record_bulk(*, actor, events):
     rows_copy(
         AuditEventTarget,
         ["event", "account_id"],
-        ((event.pk, pk) for event, (_a, _o, targets, _d) in zip(created, rows, strict=True) for pk in targets),
+        (
+            (event.pk, pk)
+            for event, (_a, _o, targets, _d) in zip(created, rows, strict=True)
+            for pk in targets
+        ),
     )
     return created
 
@@ -88,8 +97,17 @@ def email_for(username):
 
 @transaction.atomic
 def account_create(
-    *, actor, organisation, kind, source, legal_forename, legal_surname, status=Account.Status.ACTIVE,
-    password=None, request=None, **fields,
+    *,
+    actor,
+    organisation,
+    kind,
+    source,
+    legal_forename,
+    legal_surname,
+    status=Account.Status.ACTIVE,
+    password=None,
+    request=None,
+    **fields,
 ):
     """Create one account with a freshly allocated username; audited."""
     username = username_allocate(forename=legal_forename, surname=legal_surname)
@@ -99,7 +117,8 @@ def account_create(
         source=source,
         legal_forename=legal_forename.strip(),
         legal_surname=legal_surname.strip(),
-        display_name=fields.pop("display_name", None) or display_name_for(kind, legal_forename, legal_surname),
+        display_name=fields.pop("display_name", None)
+        or display_name_for(kind, legal_forename, legal_surname),
         username=username,
         email=email_for(username),
         status=status,
@@ -131,10 +150,13 @@ def account_set_status(*, account, actor, status, reason="", request=None, actio
     account.status_reason = reason if status == Account.Status.DEACTIVATED else ""
     account.status_changed_at = now
     account.deactivated_at = now if status == Account.Status.DEACTIVATED else None
-    account.save(update_fields=["status", "status_reason", "status_changed_at", "deactivated_at", "updated_at"])
+    account.save(
+        update_fields=["status", "status_reason", "status_changed_at", "deactivated_at", "updated_at"]
+    )
     audit_record(
         actor=actor,
-        action=action or ("account.deactivate" if status == Account.Status.DEACTIVATED else "account.activate"),
+        action=action
+        or ("account.deactivate" if status == Account.Status.DEACTIVATED else "account.activate"),
         targets=[account],
         organisation=account.organisation,
         request=request,
@@ -149,7 +171,11 @@ def role_grant(*, account, role, organisation, actor=None):
     grant, created = RoleGrant.objects.get_or_create(account=account, role=role, organisation=organisation)
     if created:
         audit_record(
-            actor=actor, action="role.grant", targets=[account], organisation=organisation, details={"role": role}
+            actor=actor,
+            action="role.grant",
+            targets=[account],
+            organisation=organisation,
+            details={"role": role},
         )
     return grant
 
@@ -203,7 +229,8 @@ def organisations_import(*, stream):
         parent = row["parent_code"]
         if parent and parent not in seen and parent not in existing:
             errors.append(
-                _("Line %(line)s: parent %(parent)s is not in the file or the portal") % {"line": line, "parent": parent}
+                _("Line %(line)s: parent %(parent)s is not in the file or the portal")
+                % {"line": line, "parent": parent}
             )
         if parent == row["code"]:
             errors.append(_("Line %(line)s: an organisation cannot be its own parent") % {"line": line})
@@ -216,7 +243,12 @@ def organisations_import(*, stream):
             org = by_code.get(row["code"]) or Organisation(code=row["code"])
             created += org.pk is None
             updated += org.pk is not None
-            org.kind, org.name, org.name_cy, org.phase = row["kind"], row["name"], row["name_cy"], row["phase"]
+            org.kind, org.name, org.name_cy, org.phase = (
+                row["kind"],
+                row["name"],
+                row["name_cy"],
+                row["phase"],
+            )
             org.save()
             by_code[org.code] = org
         for row in rows:
@@ -265,7 +297,6 @@ def academic_year_end(on: date) -> date:
     return date(year, 8, 31)
 
 
-
 # Managing users: the creation queue, deactivation, renames and expiry ---------------------------------------
 
 DURATION_MONTHS = {"1": 1, "3": 3, "6": 6}
@@ -300,7 +331,16 @@ def _enqueue_account_request(request_id: int) -> None:
 
 @transaction.atomic
 def account_request_submit(
-    *, actor, organisation, kind, legal_forename, legal_surname, password, expires_on, request=None, **optional
+    *,
+    actor,
+    organisation,
+    kind,
+    legal_forename,
+    legal_surname,
+    password,
+    expires_on,
+    request=None,
+    **optional,
 ):
     """Put a non-MIS account on the creation queue; a worker creates it after this transaction commits."""
     from accounts.models import AccountRequest
@@ -406,8 +446,9 @@ def account_sessions_end(*, account_ids) -> int:
 @transaction.atomic
 def account_deactivate(*, account, actor, reason=Account.StatusReason.MANUAL, request=None):
     """Deactivate an account and end its open sessions now; audited."""
-    account_set_status(account=account, actor=actor, status=Account.Status.DEACTIVATED, reason=reason,
-                       request=request)
+    account_set_status(
+        account=account, actor=actor, status=Account.Status.DEACTIVATED, reason=reason, request=request
+    )
     account_sessions_end(account_ids=[account.pk])
     return account
 
@@ -426,13 +467,15 @@ def account_activate(*, account, actor, expires_on=None, request=None):
         account.expires_on = expires_on
         account.save(update_fields=["expires_on", "updated_at"])
     # status_changed_at restarts the 90-day sign-in clock, so the next sweep does not close it again.
-    return account_set_status(account=account, actor=actor, status=Account.Status.ACTIVE, request=request,
-                              action="account.activate")
+    return account_set_status(
+        account=account, actor=actor, status=Account.Status.ACTIVE, request=request, action="account.activate"
+    )
 
 
 @transaction.atomic
-def account_rename(*, account, actor, legal_forename, legal_surname, display_name, new_username=False,
-                   request=None):
+def account_rename(
+    *, account, actor, legal_forename, legal_surname, display_name, new_username=False, request=None
+):
     """Change an account's names; a new username brings a new email (old kept as alias) and a new password."""
     from accounts.models import EmailAlias
 
@@ -444,7 +487,9 @@ def account_rename(*, account, actor, legal_forename, legal_surname, display_nam
     }
     account.legal_forename = legal_forename.strip()
     account.legal_surname = legal_surname.strip()
-    account.display_name = display_name.strip() or display_name_for(account.kind, legal_forename, legal_surname)
+    account.display_name = display_name.strip() or display_name_for(
+        account.kind, legal_forename, legal_surname
+    )
     if new_username:
         EmailAlias.objects.create(account=account, email=account.email)
         account.username = username_allocate(forename=legal_forename, surname=legal_surname, account=account)
@@ -468,8 +513,9 @@ def account_rename(*, account, actor, legal_forename, legal_surname, display_nam
     if new_username:
         from passwords.services import password_generate, password_set
 
-        password_set(account=account, actor=actor, new_password=password_generate(account=account),
-                     request=request)
+        password_set(
+            account=account, actor=actor, new_password=password_generate(account=account), request=request
+        )
     return account
 
 
@@ -489,7 +535,10 @@ def account_expiry_keep(*, account, actor, keep_for, request=None):
         targets=[account],
         organisation=account.organisation,
         request=request,
-        details={"old_expires_on": old.isoformat() if old else None, "expires_on": account.expires_on.isoformat()},
+        details={
+            "old_expires_on": old.isoformat() if old else None,
+            "expires_on": account.expires_on.isoformat(),
+        },
     )
     return account
 
@@ -504,8 +553,9 @@ def account_expiry_close(*, account, actor, when, request=None):
     from accounts.models import ExpiryDecision
 
     if when == CLOSE_NOW:
-        return account_deactivate(account=account, actor=actor, reason=Account.StatusReason.EXPIRED,
-                                  request=request)
+        return account_deactivate(
+            account=account, actor=actor, reason=Account.StatusReason.EXPIRED, request=request
+        )
     ExpiryDecision.objects.update_or_create(
         account=account, defaults={"expires_on": account.expires_on, "decided_by_id": actor.pk}
     )

@@ -19,8 +19,24 @@ from accounts.bulk import rows_copy
 from accounts.models import IssuedUsername, UsernameCounter
 
 # Letters that NFKD does not decompose into ASCII.
-_SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l",
-                          "Ł": "L", "þ": "th", "Þ": "Th", "œ": "oe", "Œ": "OE", "ı": "i"})
+_SPECIAL = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ł": "l",
+        "Ł": "L",
+        "þ": "th",
+        "Þ": "Th",
+        "œ": "oe",
+        "Œ": "OE",
+        "ı": "i",
+    }
+)
 _NOT_LETTER = re.compile(r"[^A-Za-z]")
 
 

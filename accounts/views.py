@@ -26,8 +26,13 @@ class SignInView(auth_views.LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
-        audit_record(actor=user, action="signin.success", targets=[user], organisation=user.organisation,
-                     request=self.request)
+        audit_record(
+            actor=user,
+            action="signin.success",
+            targets=[user],
+            organisation=user.organisation,
+            request=self.request,
+        )
         return response
 
     def form_invalid(self, form):
@@ -78,7 +83,9 @@ def user_list(request, section):
         raise Http404
     title, kinds, _org_kinds = SECTIONS[section]
     organisation, organisations = _pick_organisation(request, section)
-    choices = group_choices(organisation=organisation) if section == "learners" else {"years": [], "reg_groups": []}
+    choices = (
+        group_choices(organisation=organisation) if section == "learners" else {"years": [], "reg_groups": []}
+    )
     form = UserFilterForm(request.GET or None, years=choices["years"], reg_groups=choices["reg_groups"])
     filters = form.cleaned_data if form.is_valid() else {}
     sort = request.GET.get("sort", "surname")
@@ -117,8 +124,11 @@ def user_list(request, section):
             "organisation": organisation,
             "organisations": organisations if len(organisations) > 1 else [],
             "form": form,
-            "filters": {"active": filters.get("active", ""), "year": filters.get("year", ""),
-                        "reg": filters.get("reg", "")},
+            "filters": {
+                "active": filters.get("active", ""),
+                "year": filters.get("year", ""),
+                "reg": filters.get("reg", ""),
+            },
             "page": page,
             "rows": rows,
             "sort": sort,
@@ -136,7 +146,9 @@ def user_list(request, section):
 @login_required
 @require_GET
 def account_detail(request, pk):
-    account = get_object_or_404(Account.objects.visible_to(request.user).select_related("organisation"), pk=pk)
+    account = get_object_or_404(
+        Account.objects.visible_to(request.user).select_related("organisation"), pk=pk
+    )
     return render(
         request,
         "accounts/account_detail.html",

@@ -482,8 +482,12 @@ def checkpoint():
     try:
         with connection.cursor() as cursor:
             cursor.execute("CHECKPOINT")
-    except DatabaseError:  # a role without pg_checkpoint: the figures then carry some of the last step's writes
-        print("          (no CHECKPOINT between steps: it needs a superuser or pg_checkpoint)", file=sys.stderr)
+    except (
+        DatabaseError
+    ):  # a role without pg_checkpoint: the figures then carry some of the last step's writes
+        print(
+            "          (no CHECKPOINT between steps: it needs a superuser or pg_checkpoint)", file=sys.stderr
+        )
 
 
 def extracts_of(wales):
@@ -608,7 +612,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=50, help="schools applied in one transaction")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
-    parser.add_argument("--profile", action="append", default=[], help="cProfile a step (initial, rerun, ...)")
+    parser.add_argument(
+        "--profile", action="append", default=[], help="cProfile a step (initial, rerun, ...)"
+    )
     args = parser.parse_args()
     PROFILE.update(args.profile)
     if args.jobs <= 1:

@@ -199,7 +199,9 @@ def _local_values(organisation: Organisation, kinds: list[str]) -> dict[int, dic
     ORM cost more than running it for a school with few accounts.
     """
     if connection.vendor != "postgresql":
-        pending = NameChangeNotice.objects.filter(account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING)
+        pending = NameChangeNotice.objects.filter(
+            account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING
+        )
         qs = Account.objects.filter(organisation=organisation, source=MIS, kind__in=kinds)
         return _values(qs.annotate(pending_notice=Exists(pending)), "pending_notice")
     with connection.cursor() as cursor:
@@ -385,9 +387,7 @@ def _plan(organisation: Organisation, extract: Extract, today: date, assessment:
             elif a is None:
                 if patches and (r.enrolled or r.unenrolled):
                     reg, classes = _enrolments_apply("", [], r.enrolled, r.unenrolled, class_map)
-                    r = replace(
-                        r, registration_group=reg, classes=tuple(classes), omits=r.omits - _PATCHED
-                    )
+                    r = replace(r, registration_group=reg, classes=tuple(classes), omits=r.omits - _PATCHED)
                 plan.creates.append((LEARNER, r, h))
             elif moved and a["moved_from_id"] == organisation.pk and a["status"] != DEACTIVATED:
                 # dual registration: it left here for a school that still has it on roll. Taking it back would
@@ -993,7 +993,9 @@ def _refresh_statistics(created: int) -> None:
         return
     table = connection.ops.quote_name(Account._meta.db_table)
     # only the columns the sync looks accounts up by: a full ANALYZE also samples every expression index
-    columns = ", ".join(connection.ops.quote_name(c) for c in ("upn_hash", "organisation_id", "kind", "source"))
+    columns = ", ".join(
+        connection.ops.quote_name(c) for c in ("upn_hash", "organisation_id", "kind", "source")
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Account._meta.db_table])
         (estimate,) = cursor.fetchone()
@@ -1029,11 +1031,16 @@ def _write_batch(applying, actor, step, reserved) -> None:
     audit_record_bulk(actor=actor, events=events)
 
 
-def _write_oneroster(organisation: Organisation, extract: Extract, plan: _Plan, created_ids: list[int]) -> None:
+def _write_oneroster(
+    organisation: Organisation, extract: Extract, plan: _Plan, created_ids: list[int]
+) -> None:
     """Keep what later deltas name by id alone: the school's classes, and which account each user is."""
     live = {sid: c for sid, c in extract.classes.items() if not c.deleted}
     classes = OneRosterClass.objects.filter(organisation=organisation)
-    stored = {sid: (title, homeroom) for sid, title, homeroom in classes.values_list("sourced_id", "title", "homeroom")}
+    stored = {
+        sid: (title, homeroom)
+        for sid, title, homeroom in classes.values_list("sourced_id", "title", "homeroom")
+    }
     if extract.classes_full:
         gone = stored.keys() - live.keys()
     else:
@@ -1054,7 +1061,11 @@ def _write_oneroster(organisation: Organisation, extract: Extract, plan: _Plan, 
     links = dict(plan.links)
     # An hourly bulk package lists every learner again: once the school has a link for each, only those that
     # moved here can be new (a learner's sourcedId does not change).
-    if extract.full and links and OneRosterUser.objects.filter(organisation=organisation).count() >= len(links):
+    if (
+        extract.full
+        and links
+        and OneRosterUser.objects.filter(organisation=organisation).count() >= len(links)
+    ):
         links = {sid: i for sid, i in links.items() if i in plan.transferred}
     for (kind, record, _h), pk in zip(plan.creates, created_ids, strict=True):
         if kind == LEARNER and record.source_id:

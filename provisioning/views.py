@@ -120,7 +120,9 @@ def _decide_held_run(request, pk, *, approve):
         else:
             messages.success(
                 request,
-                _("The run was approved and applied.") if approve else _("The run was rejected. Nothing was changed."),
+                _("The run was approved and applied.")
+                if approve
+                else _("The run was rejected. Nothing was changed."),
             )
         return redirect("provisioning:run_detail", pk=run.pk)
     return render(request, "provisioning/confirm.html", {"run": run, "approve": approve})

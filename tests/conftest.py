@@ -16,20 +16,37 @@ K = Account.Kind
 def wales(db):
     """National -> consortium -> LA 681 -> a primary and a secondary school; LA 660 with another school."""
     national = OrganisationFactory(code="NATIONAL", kind=Organisation.Kind.NATIONAL, name="Hwb", phase="")
-    consortium = OrganisationFactory(code="CSC", kind=Organisation.Kind.CONSORTIUM, name="Central South", phase="")
-    la = OrganisationFactory(code="681", kind=Organisation.Kind.LOCAL_AUTHORITY, name="Cardiff", parent=consortium,
-                             phase="")
-    other_consortium = OrganisationFactory(code="GWE", kind=Organisation.Kind.CONSORTIUM, name="GwE", phase="")
-    other_la = OrganisationFactory(code="660", kind=Organisation.Kind.LOCAL_AUTHORITY, name="Anglesey",
-                                   parent=other_consortium, phase="")
-    primary = OrganisationFactory(code="6812001", name="Ysgol Gynradd Llanaber", phase=Organisation.Phase.PRIMARY,
-                                  parent=la)
-    secondary = OrganisationFactory(code="6814001", name="Ysgol Uwchradd Caerdydd", phase=Organisation.Phase.SECONDARY,
-                                    parent=la)
-    other_school = OrganisationFactory(code="6604002", name="Ysgol David Hughes", phase=Organisation.Phase.SECONDARY,
-                                       parent=other_la)
-    return SimpleNamespace(national=national, consortium=consortium, la=la, primary=primary, secondary=secondary,
-                           other_la=other_la, other_consortium=other_consortium, other_school=other_school)
+    consortium = OrganisationFactory(
+        code="CSC", kind=Organisation.Kind.CONSORTIUM, name="Central South", phase=""
+    )
+    la = OrganisationFactory(
+        code="681", kind=Organisation.Kind.LOCAL_AUTHORITY, name="Cardiff", parent=consortium, phase=""
+    )
+    other_consortium = OrganisationFactory(
+        code="GWE", kind=Organisation.Kind.CONSORTIUM, name="GwE", phase=""
+    )
+    other_la = OrganisationFactory(
+        code="660", kind=Organisation.Kind.LOCAL_AUTHORITY, name="Anglesey", parent=other_consortium, phase=""
+    )
+    primary = OrganisationFactory(
+        code="6812001", name="Ysgol Gynradd Llanaber", phase=Organisation.Phase.PRIMARY, parent=la
+    )
+    secondary = OrganisationFactory(
+        code="6814001", name="Ysgol Uwchradd Caerdydd", phase=Organisation.Phase.SECONDARY, parent=la
+    )
+    other_school = OrganisationFactory(
+        code="6604002", name="Ysgol David Hughes", phase=Organisation.Phase.SECONDARY, parent=other_la
+    )
+    return SimpleNamespace(
+        national=national,
+        consortium=consortium,
+        la=la,
+        primary=primary,
+        secondary=secondary,
+        other_la=other_la,
+        other_consortium=other_consortium,
+        other_school=other_school,
+    )
 
 
 @pytest.fixture
@@ -56,8 +73,14 @@ def primary_teacher(wales):
 
 @pytest.fixture
 def primary_learner(wales):
-    return learner(wales.primary, legal_forename="Ŵyn", legal_surname="Jones-Williams", year_group="4",
-                   registration_group="4A", classes=["4Ma1"])
+    return learner(
+        wales.primary,
+        legal_forename="Ŵyn",
+        legal_surname="Jones-Williams",
+        year_group="4",
+        registration_group="4A",
+        classes=["4Ma1"],
+    )
 
 
 @pytest.fixture
@@ -72,22 +95,37 @@ def other_learner(wales):
 
 @pytest.fixture
 def governor(wales):
-    return AccountFactory(organisation=wales.secondary, kind=K.GOVERNOR, source=Account.Source.MANUAL,
-                          legal_forename="Alun", legal_surname="Tudur")
+    return AccountFactory(
+        organisation=wales.secondary,
+        kind=K.GOVERNOR,
+        source=Account.Source.MANUAL,
+        legal_forename="Alun",
+        legal_surname="Tudur",
+    )
 
 
 @pytest.fixture
 def la_admin(wales):
-    account = AccountFactory(organisation=wales.la, kind=K.LA_NON_MIS, source=Account.Source.MANUAL,
-                             legal_forename="Bethan", legal_surname="Llwyd")
+    account = AccountFactory(
+        organisation=wales.la,
+        kind=K.LA_NON_MIS,
+        source=Account.Source.MANUAL,
+        legal_forename="Bethan",
+        legal_surname="Llwyd",
+    )
     grant(account, RoleGrant.Role.HWB_ADMIN, wales.la)
     return account
 
 
 @pytest.fixture
 def national_admin(wales):
-    account = AccountFactory(organisation=wales.national, kind=K.LA_NON_MIS, source=Account.Source.MANUAL,
-                             legal_forename="Ifan", legal_surname="Cadwaladr")
+    account = AccountFactory(
+        organisation=wales.national,
+        kind=K.LA_NON_MIS,
+        source=Account.Source.MANUAL,
+        legal_forename="Ifan",
+        legal_surname="Cadwaladr",
+    )
     grant(account, RoleGrant.Role.HWB_ADMIN, wales.national)
     return account
 

@@ -44,8 +44,12 @@ class AccountFactory(factory.django.DjangoModelFactory):
     legal_forename = factory.Iterator(["Siân", "Llŷr", "Gwenllïan", "Ŵyn", "Dafydd", "Cerys", "Osian"])
     legal_surname = factory.Iterator(["Jones", "O'Brien", "ap Rhys", "Jones-Williams", "Hâf", "Evans"])
     status = Account.Status.ACTIVE
-    display_name = factory.LazyAttribute(lambda o: display_name_for(o.kind, o.legal_forename, o.legal_surname))
-    username = factory.LazyAttribute(lambda o: username_allocate(forename=o.legal_forename, surname=o.legal_surname))
+    display_name = factory.LazyAttribute(
+        lambda o: display_name_for(o.kind, o.legal_forename, o.legal_surname)
+    )
+    username = factory.LazyAttribute(
+        lambda o: username_allocate(forename=o.legal_forename, surname=o.legal_surname)
+    )
     email = factory.LazyAttribute(lambda o: email_for(o.username))
     password = factory.LazyFunction(lambda: hashed(DEMO_PASSWORD))
 

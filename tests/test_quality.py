@@ -22,6 +22,16 @@ class QualityTests:
         )
         assert result.returncode == 0, f"ruff check . found problems:\n{result.stdout}{result.stderr}"
 
+    def test_ruff_format_changes_nothing(self):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, f"ruff format --check . would reformat:\n{result.stdout}{result.stderr}"
+
     @pytest.mark.django_db
     def test_every_model_change_has_a_migration(self):
         out = StringIO()

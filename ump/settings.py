@@ -199,9 +199,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Every periodic task, in one place.
 CELERY_BEAT_SCHEDULE = {
     # Apply every queued MIS extract (the Provisioning Client's uploads) each hour.
-    "provisioning-apply-queued": {"task": "provisioning.tasks.apply_queued_runs", "schedule": timedelta(hours=1)},
+    "provisioning-apply-queued": {
+        "task": "provisioning.tasks.apply_queued_runs",
+        "schedule": timedelta(hours=1),
+    },
     # Expire, deactivate idle and delete old leaver accounts once a day, early in the morning.
-    "accounts-lifecycle-sweep": {"task": "accounts.tasks.lifecycle_sweep_daily", "schedule": crontab(hour=2, minute=30)},
+    "accounts-lifecycle-sweep": {
+        "task": "accounts.tasks.lifecycle_sweep_daily",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 LOGGING = {

@@ -11,8 +11,14 @@ from accounts.services import audit_record, audit_record_bulk
 class TestAppendOnly:
     def test_an_event_records_actor_targets_and_address(self, teacher, secondary_learner, rf):
         request = rf.get("/", REMOTE_ADDR="198.51.100.7")
-        event = audit_record(actor=teacher, action="password.reset", targets=[secondary_learner],
-                             organisation=teacher.organisation, request=request, details={"kind": "single"})
+        event = audit_record(
+            actor=teacher,
+            action="password.reset",
+            targets=[secondary_learner],
+            organisation=teacher.organisation,
+            request=request,
+            details={"kind": "single"},
+        )
         assert event.actor_id == teacher.pk and event.client_ip == "198.51.100.7"
         assert list(event.targets.values_list("account_id", flat=True)) == [secondary_learner.pk]
 
@@ -20,16 +26,33 @@ class TestAppendOnly:
         events = audit_record_bulk(
             actor=teacher,
             events=[
-                ("provisioning.create", wales.secondary, [secondary_learner.pk, teacher.pk, teacher.pk], {"run": 1}),
+                (
+                    "provisioning.create",
+                    wales.secondary,
+                    [secondary_learner.pk, teacher.pk, teacher.pk],
+                    {"run": 1},
+                ),
                 ("provisioning.deactivate", wales.primary, [teacher.pk], {"run": 2}),
             ],
         )
         got = [
-            (e.action, e.organisation_id, e.target_count, e.details, sorted(e.targets.values_list("account_id", flat=True)))
+            (
+                e.action,
+                e.organisation_id,
+                e.target_count,
+                e.details,
+                sorted(e.targets.values_list("account_id", flat=True)),
+            )
             for e in AuditEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("pk")
         ]
         assert got == [
-            ("provisioning.create", wales.secondary.pk, 2, {"run": 1}, sorted([secondary_learner.pk, teacher.pk])),
+            (
+                "provisioning.create",
+                wales.secondary.pk,
+                2,
+                {"run": 1},
+                sorted([secondary_learner.pk, teacher.pk]),
+            ),
             ("provisioning.deactivate", wales.primary.pk, 1, {"run": 2}, [teacher.pk]),
         ]
         assert {e.actor_id for e in events} == {teacher.pk}

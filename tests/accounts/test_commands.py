@@ -34,8 +34,11 @@ class TestImportOrganisations:
 
     def test_windows_1252_files_are_read(self, tmp_path):
         path = tmp_path / "orgs.csv"
-        path.write_bytes("code,kind,name,name_cy,phase,parent_code\nGWE,consortium,GwE,Consortiwm Gogledd – Cymru,,\n"
-                         .encode("cp1252"))
+        path.write_bytes(
+            "code,kind,name,name_cy,phase,parent_code\nGWE,consortium,GwE,Consortiwm Gogledd – Cymru,,\n".encode(
+                "cp1252"
+            )
+        )
         call_command("import_organisations", str(path))
         assert Organisation.objects.get(code="GWE").name_cy == "Consortiwm Gogledd – Cymru"
 
@@ -52,8 +55,9 @@ def test_create_admin_makes_a_national_hwb_administrator(monkeypatch, capsys):
     call_command("create_admin", "--forename", "Nia", "--surname", "Ben-Aur")
     admin = Account.objects.get(legal_surname="Ben-Aur")
     assert admin.username == "BenAurN"
-    assert RoleGrant.objects.filter(account=admin, role=RoleGrant.Role.HWB_ADMIN,
-                                    organisation__code="NATIONAL").exists()
+    assert RoleGrant.objects.filter(
+        account=admin, role=RoleGrant.Role.HWB_ADMIN, organisation__code="NATIONAL"
+    ).exists()
     assert admin.check_password("Gweinyddwr-Cryf-2026")
 
 

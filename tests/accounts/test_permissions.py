@@ -79,8 +79,12 @@ ORG_EXPECTED = {
 
 @pytest.fixture
 def people(wales, digital_champion, teacher, la_admin, national_admin):
-    return {"teacher": teacher, "digital_champion": digital_champion, "la_admin": la_admin,
-            "national_admin": national_admin}
+    return {
+        "teacher": teacher,
+        "digital_champion": digital_champion,
+        "la_admin": la_admin,
+        "national_admin": national_admin,
+    }
 
 
 def _account_of_kind(kind, wales, school):
@@ -136,7 +140,9 @@ class TestWalk(TableShapeTests):
             own = can(actor, action, Scope(wales.secondary, kind))
             other = can(actor, action, Scope(wales.other_school, kind))
             assert own is (role in ORG_EXPECTED[(action, kind)]), f"{role} {action} {kind} own school"
-            assert other is (role == "national_admin" and role in ORG_EXPECTED[(action, kind)]), f"{role} other"
+            assert other is (role == "national_admin" and role in ORG_EXPECTED[(action, kind)]), (
+                f"{role} other"
+            )
 
     def test_create_for_la_users_is_for_that_las_admins_only(self, people, wales):
         assert can(people["la_admin"], A.CREATE_ACCOUNT, Scope(wales.la, K.LA_NON_MIS))
@@ -147,8 +153,9 @@ class TestWalk(TableShapeTests):
         for actor in people.values():
             assert not can(actor, A.CREATE_ACCOUNT, Scope(wales.secondary, K.LEARNER))
 
-    def test_own_password_for_everyone_but_primary_learners(self, wales, primary_learner, secondary_learner,
-                                                            teacher, governor):
+    def test_own_password_for_everyone_but_primary_learners(
+        self, wales, primary_learner, secondary_learner, teacher, governor
+    ):
         assert not can(primary_learner, A.RESET_OWN_PASSWORD, primary_learner)
         for account in (secondary_learner, teacher, governor):
             assert can(account, A.RESET_OWN_PASSWORD, account)
@@ -176,13 +183,15 @@ class TestWalk(TableShapeTests):
 
 @pytest.mark.django_db
 class TestVisibility:
-    def test_a_teacher_sees_their_learners_and_themselves(self, teacher, secondary_learner, other_learner,
-                                                          digital_champion, primary_learner):
+    def test_a_teacher_sees_their_learners_and_themselves(
+        self, teacher, secondary_learner, other_learner, digital_champion, primary_learner
+    ):
         visible = set(visible_accounts(teacher))
         assert visible == {teacher, secondary_learner}
 
-    def test_an_la_admin_sees_their_las_schools_only(self, la_admin, secondary_learner, primary_learner,
-                                                     other_learner):
+    def test_an_la_admin_sees_their_las_schools_only(
+        self, la_admin, secondary_learner, primary_learner, other_learner
+    ):
         visible = set(visible_accounts(la_admin))
         assert {secondary_learner, primary_learner, la_admin} <= visible
         assert other_learner not in visible
@@ -203,5 +212,10 @@ class TestVisibility:
 
 
 def test_organisation_kinds_are_known():
-    assert {k.value for k in Organisation.Kind} == {"school", "local_authority", "consortium", "ite_provider",
-                                                    "national"}
+    assert {k.value for k in Organisation.Kind} == {
+        "school",
+        "local_authority",
+        "consortium",
+        "ite_provider",
+        "national",
+    }

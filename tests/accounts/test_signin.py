@@ -44,7 +44,10 @@ class TestSignIn:
         sign_in(client, teacher.username, "Wrong-Password-1")
         sign_in(client, teacher.username)
         actions = list(AuditEvent.objects.order_by("id").values_list("action", "outcome", "client_ip"))
-        assert actions == [("signin.failure", "failure", "10.1.2.3"), ("signin.success", "success", "10.1.2.3")]
+        assert actions == [
+            ("signin.failure", "failure", "10.1.2.3"),
+            ("signin.success", "success", "10.1.2.3"),
+        ]
         for event in AuditEvent.objects.all():
             assert DEMO_PASSWORD not in str(event.details) and "Wrong-Password-1" not in str(event.details)
         assert AuditEvent.objects.get(action="signin.failure").targets.get().account_id == teacher.pk
@@ -89,7 +92,9 @@ class TestLockout:
             assert response.status_code == 302, child.username
             assert client.session["_auth_user_id"] == str(child.pk)
 
-    def test_another_account_on_the_same_address_is_not_locked(self, client, teacher, secondary_learner, settings):
+    def test_another_account_on_the_same_address_is_not_locked(
+        self, client, teacher, secondary_learner, settings
+    ):
         for _ in range(settings.AXES_FAILURE_LIMIT + 2):
             sign_in(client, teacher.username, "Wrong-Password-1", ip="192.0.2.20")
         assert sign_in(client, secondary_learner.username, ip="192.0.2.20").status_code == 302

@@ -24,9 +24,21 @@ ROOT = Path(__file__).resolve().parents[2]
 class TestFolding:
     @pytest.mark.parametrize(
         ("text", "folded"),
-        [("Ŵyn", "Wyn"), ("Llŷr", "Llyr"), ("Siân", "Sian"), ("Gwenllïan", "Gwenllian"), ("O'Brien", "OBrien"),
-         ("ap Rhys", "apRhys"), ("Jones-Williams", "JonesWilliams"), ("Zoë", "Zoe"), ("Łukasz", "Lukasz"),
-         ("Ní Bhriain", "NiBhriain"), ("Straße", "Strasse"), ("D’Arcy", "DArcy"), ("Hâf 2", "Haf")],
+        [
+            ("Ŵyn", "Wyn"),
+            ("Llŷr", "Llyr"),
+            ("Siân", "Sian"),
+            ("Gwenllïan", "Gwenllian"),
+            ("O'Brien", "OBrien"),
+            ("ap Rhys", "apRhys"),
+            ("Jones-Williams", "JonesWilliams"),
+            ("Zoë", "Zoe"),
+            ("Łukasz", "Lukasz"),
+            ("Ní Bhriain", "NiBhriain"),
+            ("Straße", "Strasse"),
+            ("D’Arcy", "DArcy"),
+            ("Hâf 2", "Haf"),
+        ],
     )
     def test_it_folds_to_ascii_letters(self, text, folded):
         assert fold(text) == folded
@@ -83,10 +95,22 @@ print(json.dumps(single + bulk))
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_allocating_at_once_never_share_a_username():
     db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ump.settings",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
-    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATE], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ump.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ALLOCATE],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

@@ -44,10 +44,15 @@ class TestViewUsers:
     def test_the_digital_champion_lists_staff_and_governors(self, login, digital_champion, teacher, governor):
         client = login(digital_champion)
         assert teacher.username in client.get(reverse("accounts:user_list", args=["staff"])).content.decode()
-        assert governor.username in client.get(reverse("accounts:user_list", args=["governors"])).content.decode()
+        assert (
+            governor.username
+            in client.get(reverse("accounts:user_list", args=["governors"])).content.decode()
+        )
 
     def test_search_matches_surname_forename_username_and_admission_number(self, login, teacher, wales):
-        a = learner(wales.secondary, legal_forename="Gwenllïan", legal_surname="Prosser", admission_number="004242")
+        a = learner(
+            wales.secondary, legal_forename="Gwenllïan", legal_surname="Prosser", admission_number="004242"
+        )
         b = learner(wales.secondary, legal_forename="Dafydd", legal_surname="Maddocks")
         client = login(teacher)
         for term in ("pross", "gwenll", a.username.lower(), "004242"):
@@ -57,7 +62,9 @@ class TestViewUsers:
     def test_filters_by_year_and_registration_group_and_active(self, login, teacher, wales):
         seven = learner(wales.secondary, year_group="7", registration_group="7B")
         nine = learner(wales.secondary, year_group="9", registration_group="9A")
-        gone = learner(wales.secondary, year_group="7", registration_group="7B", status=Account.Status.DEACTIVATED)
+        gone = learner(
+            wales.secondary, year_group="7", registration_group="7B", status=Account.Status.DEACTIVATED
+        )
         client = login(teacher)
         page = client.get(LEARNERS, {"year": "7"}).content.decode()
         assert seven.username in page and nine.username not in page
@@ -86,7 +93,15 @@ class TestViewUsers:
         # case and accents only break ties: ap Rhys among the A's, Ŵyn among the W's
         assert order() == ["ap Rhys", "Evans", "Lewis", "Llwyd", "Lynch", "Ŵyn", "Wynne"]
         # the Welsh alphabet puts ll after l
-        assert order(HTTP_ACCEPT_LANGUAGE="cy") == ["ap Rhys", "Evans", "Lewis", "Lynch", "Llwyd", "Ŵyn", "Wynne"]
+        assert order(HTTP_ACCEPT_LANGUAGE="cy") == [
+            "ap Rhys",
+            "Evans",
+            "Lewis",
+            "Lynch",
+            "Llwyd",
+            "Ŵyn",
+            "Wynne",
+        ]
 
     def test_query_count_does_not_grow_with_the_page(self, login, teacher, wales):
         client = login(teacher)
@@ -101,8 +116,9 @@ class TestViewUsers:
             assert client.get(LEARNERS).status_code == 200
         assert len(many) == len(few)
 
-    def test_an_la_admin_picks_a_school_in_their_la_only(self, login, la_admin, wales, primary_learner,
-                                                         other_learner):
+    def test_an_la_admin_picks_a_school_in_their_la_only(
+        self, login, la_admin, wales, primary_learner, other_learner
+    ):
         client = login(la_admin)
         page = client.get(LEARNERS, {"org": wales.primary.code}).content.decode()
         assert primary_learner.username in page

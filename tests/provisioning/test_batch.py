@@ -162,7 +162,9 @@ class StaleRowTests:
             planned.append(organisation.code)
             if len(planned) == 1:
                 # another worker changes the secondary's learner after this batch read it
-                Account.objects.filter(pk=account.pk).update(registration_group="9Z", updated_at=timezone.now())
+                Account.objects.filter(pk=account.pk).update(
+                    registration_group="9Z", updated_at=timezone.now()
+                )
             return result
 
         monkeypatch.setattr(services, "_plan", plan)

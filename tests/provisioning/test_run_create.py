@@ -47,7 +47,9 @@ class RunCreateTests:
             assert copy.read() == data
 
     def test_the_copy_is_readable_only_by_the_portal(self, wales):
-        run = run_create(organisation=wales.secondary, data=ChunkedOnly(pupils_csv([pupil(1)])), source="command")
+        run = run_create(
+            organisation=wales.secondary, data=ChunkedOnly(pupils_csv([pupil(1)])), source="command"
+        )
         with open(run.file_path, "rb") as copy:
             assert stat.S_IMODE(os.fstat(copy.fileno()).st_mode) == 0o600
 
@@ -82,7 +84,10 @@ class RunCreateTests:
 
     def test_exactly_the_cap_is_accepted(self, wales):
         run = run_create(
-            organisation=wales.secondary, data=ChunkedOnly(b"x" * CHUNK_BYTES), source="api", max_bytes=CHUNK_BYTES
+            organisation=wales.secondary,
+            data=ChunkedOnly(b"x" * CHUNK_BYTES),
+            source="api",
+            max_bytes=CHUNK_BYTES,
         )
         assert run.file_size == CHUNK_BYTES
 

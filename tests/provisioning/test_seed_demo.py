@@ -33,6 +33,8 @@ class SeedDemoTests:
         learner = Account.objects.filter(kind=Account.Kind.LEARNER).exclude(legal_surname="O'Brien").first()
         assert ShownPassword.objects.filter(account=learner, sealed__isnull=False).exists()
         assert not learner.has_usable_password()
-        champion = RoleGrant.objects.get(role=RoleGrant.Role.DIGITAL_CHAMPION, organisation__code="6614001").account
+        champion = RoleGrant.objects.get(
+            role=RoleGrant.Role.DIGITAL_CHAMPION, organisation__code="6614001"
+        ).account
         response = client.post("/login/", {"username": champion.username, "password": "CroesoHwb2026"})
         assert response.status_code == 302

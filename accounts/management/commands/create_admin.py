@@ -23,7 +23,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--forename", required=True)
         parser.add_argument("--surname", required=True)
-        parser.add_argument("--organisation", default="NATIONAL", help="Organisation code (default NATIONAL).")
+        parser.add_argument(
+            "--organisation", default="NATIONAL", help="Organisation code (default NATIONAL)."
+        )
 
     def handle(self, *args, forename, surname, organisation, **options):
         if organisation == "NATIONAL":
@@ -47,4 +49,6 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         account = admin_create(forename=forename, surname=surname, password=password, organisation=org)
-        self.stdout.write(self.style.SUCCESS(f"Created Hwb administrator {account.username} over {org.code}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created Hwb administrator {account.username} over {org.code}.")
+        )

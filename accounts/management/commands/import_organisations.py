@@ -32,7 +32,9 @@ class Command(BaseCommand):
         except UnicodeDecodeError:
             text = raw.decode("cp1252", errors="strict") if _is_cp1252(raw) else None
             if text is None:
-                raise CommandError("The file is neither UTF-8 nor Windows-1252 text; nothing was changed.") from None
+                raise CommandError(
+                    "The file is neither UTF-8 nor Windows-1252 text; nothing was changed."
+                ) from None
         try:
             with transaction.atomic():
                 created, updated = organisations_import(stream=io.StringIO(text))

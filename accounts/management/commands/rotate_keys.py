@@ -31,17 +31,27 @@ class Command(BaseCommand):
                 total_resealed += resealed
                 total_failed += failed
                 if verbosity >= 2:
-                    self.stdout.write(f"{model._meta.label}.{field}: {resealed} re-sealed, {failed} unreadable")
+                    self.stdout.write(
+                        f"{model._meta.label}.{field}: {resealed} re-sealed, {failed} unreadable"
+                    )
         verb = "would be re-sealed" if dry_run else "re-sealed"
-        self.stdout.write(self.style.SUCCESS(f"{total_resealed} values {verb}; {total_failed} could not be opened."))
+        self.stdout.write(
+            self.style.SUCCESS(f"{total_resealed} values {verb}; {total_failed} could not be opened.")
+        )
         if total_failed:
-            self.stderr.write("Values that could not be opened were sealed under a key no longer in UMP_SEAL_KEYS.")
+            self.stderr.write(
+                "Values that could not be opened were sealed under a key no longer in UMP_SEAL_KEYS."
+            )
 
     def _rotate(self, model, field, dry_run):
         resealed = failed = 0
         last_pk = None
         while True:
-            qs = model._default_manager.exclude(**{f"{field}__isnull": True}).exclude(**{field: ""}).order_by("pk")
+            qs = (
+                model._default_manager.exclude(**{f"{field}__isnull": True})
+                .exclude(**{field: ""})
+                .order_by("pk")
+            )
             if last_pk is not None:
                 qs = qs.filter(pk__gt=last_pk)
             batch = list(qs.values_list("pk", field)[:BATCH])

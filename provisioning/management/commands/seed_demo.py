@@ -60,8 +60,17 @@ SCHOOL_SHAPES = {
     "6612001": {"years": ["R", "1", "2", "3", "4", "5", "6"], "per_year": 57, "groups": 2, "staff": 15},
 }
 SUBJECTS = ["Ma", "Cy", "En", "Gw"]
-PUPIL_HEADER = ["Legal Surname", "Legal Forename", "UPN", "Adno", "Admission Date", "Year", "Reg Group", "Class",
-                "Consent"]
+PUPIL_HEADER = [
+    "Legal Surname",
+    "Legal Forename",
+    "UPN",
+    "Adno",
+    "Admission Date",
+    "Year",
+    "Reg Group",
+    "Class",
+    "Consent",
+]
 STAFF_HEADER = ["Legal Surname", "Legal Forename", "Staff Code", "Employment Start Date", "Role"]
 
 
@@ -87,7 +96,13 @@ class Command(BaseCommand):
         for code, kind, name, name_cy, phase, parent in ORGS:
             org, _ = Organisation.objects.update_or_create(
                 code=code,
-                defaults={"kind": kind, "name": name, "name_cy": name_cy, "phase": phase, "parent": orgs.get(parent)},
+                defaults={
+                    "kind": kind,
+                    "name": name,
+                    "name_cy": name_cy,
+                    "phase": phase,
+                    "parent": orgs.get(parent),
+                },
             )
             orgs[code] = org
         return orgs
@@ -159,8 +174,19 @@ def _extracts(code):
         if person[2] == K.LEARNER:
             serial += 1
             year = "9" if code == "6614001" else "4"
-            pupils.append([surname, forename, upn_make(la, establishment, 21, serial), f"{1000 + serial:06d}",
-                           "01/09/2021", year, f"{year}A", f"{year}Ma1", "Y"])
+            pupils.append(
+                [
+                    surname,
+                    forename,
+                    upn_make(la, establishment, 21, serial),
+                    f"{1000 + serial:06d}",
+                    "01/09/2021",
+                    year,
+                    f"{year}A",
+                    f"{year}Ma1",
+                    "Y",
+                ]
+            )
     for year in shape["years"]:
         for n in range(shape["per_year"]):
             serial += 1
@@ -169,12 +195,27 @@ def _extracts(code):
             offset = 0 if year == "R" else int(year) - (6 if int(year) > 6 else 0)
             intake = year_now - offset - 1
             classes = ";".join(f"{year}{s}{1 + n % 2}" for s in rng.sample(SUBJECTS, 2))
-            pupils.append([surname, forename, upn_make(la, establishment, intake % 100, serial), f"{1000 + serial:06d}",
-                           f"01/09/{intake}", year, group, classes, "Y" if rng.random() > 0.1 else "N"])
+            pupils.append(
+                [
+                    surname,
+                    forename,
+                    upn_make(la, establishment, intake % 100, serial),
+                    f"{1000 + serial:06d}",
+                    f"01/09/{intake}",
+                    year,
+                    group,
+                    classes,
+                    "Y" if rng.random() > 0.1 else "N",
+                ]
+            )
     staff = []
     for (forename, surname), person in named.items():
         if person[2] == K.STAFF:
-            staff.append([surname, forename, f"{surname[:1].upper()}{forename[:2].upper()}", "01/09/2015", "Teacher"])
+            staff.append(
+                [surname, forename, f"{surname[:1].upper()}{forename[:2].upper()}", "01/09/2015", "Teacher"]
+            )
     for n in range(shape["staff"]):
-        staff.append([rng.choice(SURNAMES), rng.choice(FORENAMES), f"S{n:03d}", f"01/09/{2010 + n % 14}", "Teacher"])
+        staff.append(
+            [rng.choice(SURNAMES), rng.choice(FORENAMES), f"S{n:03d}", f"01/09/{2010 + n % 14}", "Teacher"]
+        )
     return _csv(PUPIL_HEADER, pupils), _csv(STAFF_HEADER, staff)
