@@ -30,7 +30,9 @@ class QualityTests:
             text=True,
             check=False,
         )
-        assert result.returncode == 0, f"ruff format --check . would reformat:\n{result.stdout}{result.stderr}"
+        assert result.returncode == 0, (
+            f"ruff format --check . would reformat:\n{result.stdout}{result.stderr}"
+        )
 
     @pytest.mark.django_db
     def test_every_model_change_has_a_migration(self):
