@@ -10,5 +10,5 @@ test:  ## Run the test suite (needs PostgreSQL and Redis; see scripts/test)
 lint:  ## ruff check, ruff format --check, manage.py check
 	scripts/lint
 
-messages:  ## Refresh and compile the Welsh catalogue from the code and locale/cy/fragments/
+messages:  ## Re-extract the Welsh catalogue (locale/cy/LC_MESSAGES/django.po), compile it, list what lacks Welsh
 	scripts/messages

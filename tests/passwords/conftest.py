@@ -1,6 +1,5 @@
 import pytest
 
-from tests.passwords.welsh import welsh_catalogue  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ class HwbComplexityTests:
     def test_the_length_is_configurable(self):
         assert codes(HwbComplexityValidator(min_length=10), "Otter4723") == {"password_too_short"}
 
-    def test_messages_are_in_welsh_for_welsh_users(self, welsh_catalogue):
+    def test_messages_are_in_welsh_for_welsh_users(self):
         with translation.override("cy"):
             with pytest.raises(ValidationError) as caught:
                 HwbComplexityValidator().validate("abc")
@@ -47,7 +47,7 @@ class HwbComplexityTests:
         ]
         assert help_text.startswith("Rhaid i'ch cyfrinair fod o leiaf 8 nod")
 
-    def test_every_rule_has_a_welsh_message(self, welsh_catalogue):
+    def test_every_rule_has_a_welsh_message(self):
         refusals = [
             (HwbComplexityValidator(), "abc", None),
             (BlocklistValidator(), "Password1", None),

@@ -61,7 +61,7 @@ class SlipsPdfTests:
         assert pages[0].count("Username") == SLIPS_PER_PAGE
         assert "Pupil20 Surname20" in pages[2]
 
-    def test_labels_follow_the_language_asked_for(self, welsh_catalogue):
+    def test_labels_follow_the_language_asked_for(self):
         people = [slip("Siân", "Llŷr", "Otter472")]
         with translation.override("en"):
             welsh = text_of(slips_pdf(people, with_passwords=True, language="cy"))[0]

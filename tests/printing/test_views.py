@@ -52,7 +52,7 @@ class PrintAccountTests:
         assert PASSWORD not in pdf_text(response)
         assert AuditEvent.objects.filter(action="print.details").count() == 1
 
-    def test_in_welsh_the_slip_is_in_welsh(self, reg_group, teacher, login, welsh_catalogue):
+    def test_in_welsh_the_slip_is_in_welsh(self, reg_group, teacher, login):
         client = login(teacher)
         client.cookies["django_language"] = "cy"
         response = client.post(
