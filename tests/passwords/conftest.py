@@ -1,7 +1,6 @@
 import pytest
 
 
-
 @pytest.fixture(autouse=True)
 def eager_celery():
     """Tasks run in-process unless a test starts a real worker (tests/celery_worker.py)."""
