@@ -7,22 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
+        # Imported here, as Django's docs do: these modules need the app registry this method completes.
         from axes.signals import user_locked_out
 
-        user_locked_out.connect(_audit_lockout, dispatch_uid="ump_audit_lockout")
+        from accounts.backends import audit_lockout
 
-
-def _audit_lockout(sender, request, username, ip_address, **kwargs):
-    """django-axes refuses the sign-in before our view runs; the lockout still belongs in the audit trail."""
-    from accounts.backends import find_account
-    from accounts.services import audit_record
-
-    account = find_account(username)
-    audit_record(
-        actor=None,
-        action="signin.locked_out",
-        targets=[account] if account else [],
-        organisation=account.organisation if account else None,
-        request=request,
-        outcome="denied",
-    )
+        user_locked_out.connect(audit_lockout, dispatch_uid="ump_audit_lockout")

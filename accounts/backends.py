@@ -1,9 +1,10 @@
-"""Sign in with username or email address (current or an earlier alias), case-insensitively."""
+"""Sign in with username or email address (current or an earlier alias), case-insensitively; lockouts audited."""
 
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
 from accounts.models import Account
+from accounts.services import audit_record
 
 
 def find_account(identifier):
@@ -37,3 +38,16 @@ class UsernameOrEmailBackend(ModelBackend):
         if account.check_password(password) and self.user_can_authenticate(account):
             return account
         return None
+
+
+def audit_lockout(sender, request, username, ip_address, **kwargs):
+    """django-axes refuses the sign-in before our view runs; the lockout still belongs in the audit trail."""
+    account = find_account(username)
+    audit_record(
+        actor=None,
+        action="signin.locked_out",
+        targets=[account] if account else [],
+        organisation=account.organisation if account else None,
+        request=request,
+        outcome="denied",
+    )

@@ -12,6 +12,7 @@ Rules (Hwb's, as the portal applies them; `today` is the local date of the run):
   the audit trail keeps only the opaque account id.
 """
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -20,13 +21,28 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from accounts.models import NON_MIS_KINDS, Account, Organisation, RoleGrant
-from accounts.services import account_sessions_end, add_months, audit_record, today
+from accounts.models import NON_MIS_KINDS, Account, ExpiryDecision, Organisation, RoleGrant
+from accounts.services import account_sessions_end, audit_record, today
 
 INACTIVITY_DAYS = 90
 LEAVER_RETENTION_MONTHS = 12
 EXPIRY_WARNING_DAYS = 56  # the banner's "next 8 weeks"
 MANAGED_KINDS = (*NON_MIS_KINDS, Account.Kind.GOVERNOR)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later (or earlier), clamped to the end of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def needs_new_expiry(account, *, on: date | None = None) -> bool:
+    """Closed as expired, or past its last day: such an account is active again only with a new expiry date."""
+    on = on or today()
+    return account.status_reason == Account.StatusReason.EXPIRED or (
+        account.expires_on is not None and account.expires_on < on
+    )
 
 
 def managed_accounts():
@@ -76,8 +92,6 @@ def expiring_soon(on: date):
 
 
 def _closing_at_expiry():
-    from accounts.models import ExpiryDecision
-
     return ExpiryDecision.objects.filter(account__expires_on=F("expires_on")).values("account_id")
 
 

@@ -64,20 +64,14 @@ class Organisation(models.Model):
         """Primary and nursery learners have fewer rights (no self-service password reset)."""
         return self.kind == self.Kind.SCHOOL and self.phase in (self.Phase.NURSERY, self.Phase.PRIMARY)
 
-    def ancestor_ids(self):
-        ids, node = [], self.parent
-        while node is not None:
-            ids.append(node.pk)
-            node = node.parent
-        return ids
-
 
 class AccountQuerySet(models.QuerySet):
-    def visible_to(self, actor):
-        """Accounts the actor may see at all; everything else is a 404 for them."""
-        from accounts.permissions import visible_accounts
+    def restrict(self, actor, action):
+        """The accounts `actor` may do `action` to (VIEW: may see at all; anything else is a 404 for them)."""
+        # A real cycle: accounts.permissions builds its table from this module's Account.Kind.
+        from accounts.permissions import restrict
 
-        return visible_accounts(actor, self)
+        return restrict(self, actor, action)
 
     def active(self):
         return self.filter(status=Account.Status.ACTIVE)
@@ -201,16 +195,8 @@ class Account(AbstractBaseUser, PermissionsMixin):
         return self.status == self.Status.ACTIVE
 
     @property
-    def is_superuser_like(self):
-        return False
-
-    @property
     def is_learner(self):
         return self.kind == self.Kind.LEARNER
-
-    @property
-    def is_non_mis(self):
-        return self.kind in NON_MIS_KINDS
 
     def get_full_name(self):
         return f"{self.legal_forename} {self.legal_surname}"

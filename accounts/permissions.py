@@ -1,8 +1,12 @@
-"""Who may do what: one table of action x account kind -> roles, and one function, `can`.
+"""Who may do what: one table of action x account kind -> roles, and the three questions asked of it.
 
-Every view and service asks `can` (or `require`); every list is scoped by `visible_accounts`, which is
-derived from the VIEW row of the same table, so what a person sees and what they may do never drift apart.
-An account outside the actor's scope is a 404; a visible account the actor may not act on is a 403.
+- `can(actor, action, target)`: may they do it to this account (or organisation-wide Scope)? `require` turns
+  a no into a 403.
+- `Account.objects.restrict(actor, action)` (`restrict` here): the accounts they may do it to, as one filter
+  (NetBox's `restrict()`). Every lookup is scoped with VIEW, so what a person sees and what they may do never
+  drift apart: an account outside the actor's scope is a 404; a visible account they may not act on is a 403.
+- `organisations_for(actor, action, kinds=...)`: the organisations where they may do it (pickers, navigation,
+  the audit trail's scope); `organisation_ids_for` is the same set as ids, for a yes/no that costs no query.
 """
 
 from dataclasses import dataclass
@@ -59,12 +63,18 @@ class Scope:
 R = Role
 STAFF_DC_ADMIN = frozenset({R.SCHOOL_STAFF, R.DIGITAL_CHAMPION, R.HWB_ADMIN})
 DC_ADMIN = frozenset({R.DIGITAL_CHAMPION, R.HWB_ADMIN})
+DC_ADMIN_ITE = DC_ADMIN | {R.ITE_LEAD}
 ADMIN = frozenset({R.HWB_ADMIN})
+OWN = frozenset({R.SELF})
+OWN_NOT_PRIMARY = frozenset({R.SELF_NOT_PRIMARY_LEARNER})
 NOBODY = frozenset()
 SCHOOL_KINDS = (K.GOVERNOR, K.SCHOOL_NON_MIS, K.SERVICE)
+# Roles about the actor's own account rather than an organisation: they never put an organisation in scope.
+SELF_ROLES = frozenset({R.SELF, R.SELF_NOT_PRIMARY_LEARNER})
 
 
-def _row(learner, staff, school_non_mis, ite, la_consortium):
+def _row(*, learner, staff, school_non_mis, ite, la_consortium):
+    """One action's row: `school_non_mis` covers governors, school non-MIS users and service accounts."""
     row = {K.LEARNER: learner, K.STAFF: staff, K.ITE_STUDENT: ite}
     row.update(dict.fromkeys(SCHOOL_KINDS, school_non_mis))
     row.update({K.LA_NON_MIS: la_consortium, K.CONSORTIUM_NON_MIS: la_consortium})
@@ -74,24 +84,56 @@ def _row(learner, staff, school_non_mis, ite, la_consortium):
 # TABLE[action][account kind] = the roles that may do it. "*" is an organisation-wide scope.
 # Every action must have a row for every account kind (tests/accounts/test_permissions.py checks).
 TABLE = {
-    Action.VIEW: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN | {R.ITE_LEAD}, ADMIN),
-    Action.RESET_PASSWORD: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN | {R.ITE_LEAD}, ADMIN),
-    Action.SHOW_PASSWORD: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN | {R.ITE_LEAD}, ADMIN),
-    Action.RESET_OWN_PASSWORD: _row(frozenset({R.SELF_NOT_PRIMARY_LEARNER}), *[frozenset({R.SELF})] * 4),
-    Action.PRINT_DETAILS: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
-    Action.PRINT_WITH_PASSWORD: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
-    Action.PRINT_GROUP: _row(STAFF_DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
-    Action.RESET_GROUP: _row(STAFF_DC_ADMIN, NOBODY, NOBODY, NOBODY, NOBODY),
-    Action.DOWNLOAD_PUPILS_CSV: _row(STAFF_DC_ADMIN, NOBODY, NOBODY, NOBODY, NOBODY),
-    Action.DOWNLOAD_STAFF_CSV: _row(NOBODY, DC_ADMIN, NOBODY, NOBODY, NOBODY),
+    Action.VIEW: _row(
+        learner=STAFF_DC_ADMIN, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN_ITE, la_consortium=ADMIN
+    ),
+    Action.RESET_PASSWORD: _row(
+        learner=STAFF_DC_ADMIN, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN_ITE, la_consortium=ADMIN
+    ),
+    Action.SHOW_PASSWORD: _row(
+        learner=STAFF_DC_ADMIN, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN_ITE, la_consortium=ADMIN
+    ),
+    Action.RESET_OWN_PASSWORD: _row(
+        learner=OWN_NOT_PRIMARY, staff=OWN, school_non_mis=OWN, ite=OWN, la_consortium=OWN
+    ),
+    Action.PRINT_DETAILS: _row(
+        learner=STAFF_DC_ADMIN, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.PRINT_WITH_PASSWORD: _row(
+        learner=STAFF_DC_ADMIN, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.PRINT_GROUP: _row(
+        learner=STAFF_DC_ADMIN, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.RESET_GROUP: _row(
+        learner=STAFF_DC_ADMIN, staff=NOBODY, school_non_mis=NOBODY, ite=NOBODY, la_consortium=NOBODY
+    ),
+    Action.DOWNLOAD_PUPILS_CSV: _row(
+        learner=STAFF_DC_ADMIN, staff=NOBODY, school_non_mis=NOBODY, ite=NOBODY, la_consortium=NOBODY
+    ),
+    Action.DOWNLOAD_STAFF_CSV: _row(
+        learner=NOBODY, staff=DC_ADMIN, school_non_mis=NOBODY, ite=NOBODY, la_consortium=NOBODY
+    ),
     # Learners and staff come only from the MIS; learners never get non-MIS accounts.
-    Action.CREATE_ACCOUNT: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN | {R.ITE_LEAD}, ADMIN),
-    Action.DEACTIVATE: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN, ADMIN),
-    Action.REACTIVATE: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN, ADMIN),
-    Action.REACTIVATE_EXPIRED: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN, ADMIN),
-    Action.RENAME: _row(DC_ADMIN, DC_ADMIN, DC_ADMIN, DC_ADMIN, ADMIN),
+    Action.CREATE_ACCOUNT: _row(
+        learner=NOBODY, staff=NOBODY, school_non_mis=DC_ADMIN, ite=DC_ADMIN_ITE, la_consortium=ADMIN
+    ),
+    Action.DEACTIVATE: _row(
+        learner=NOBODY, staff=NOBODY, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.REACTIVATE: _row(
+        learner=NOBODY, staff=NOBODY, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.REACTIVATE_EXPIRED: _row(
+        learner=NOBODY, staff=NOBODY, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.RENAME: _row(
+        learner=DC_ADMIN, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
     # Keep or close a non-MIS account that is about to expire.
-    Action.MANAGE_EXPIRING: _row(NOBODY, NOBODY, DC_ADMIN, DC_ADMIN, ADMIN),
+    Action.MANAGE_EXPIRING: _row(
+        learner=NOBODY, staff=NOBODY, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
 }
 # Organisation-wide actions: the key "*" stands for "this organisation" rather than one kind.
 ORG_TABLE = {
@@ -100,29 +142,13 @@ ORG_TABLE = {
 }
 
 
-def _subtree_ids(org_ids):
-    """The organisations themselves and everything below them (consortium -> LA -> school).
-
-    The national organisation covers every organisation, whether or not it is recorded as their parent.
-    """
-    if Organisation.objects.filter(pk__in=org_ids, kind=Organisation.Kind.NATIONAL).exists():
-        return set(Organisation.objects.values_list("pk", flat=True))
-    found, frontier = set(org_ids), set(org_ids)
-    while frontier:
-        frontier = (
-            set(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
-        )
-        found |= frontier
-    return found
-
-
 def role_orgs(actor):
     """Role -> the set of organisation ids where the actor holds it. Cached on the actor object."""
     cached = getattr(actor, "_ump_role_orgs", None)
     if cached is not None:
         return cached
     roles = {role: set() for role in Role}
-    if actor is not None and actor.is_authenticated and actor.is_active:
+    if _signed_in(actor):
         if actor.kind == K.STAFF:
             roles[R.SCHOOL_STAFF].add(actor.organisation_id)
         grants = list(RoleGrant.objects.filter(account=actor).values_list("role", "organisation_id"))
@@ -139,15 +165,9 @@ def roles_at(actor, organisation_id):
     return {role for role, orgs in role_orgs(actor).items() if organisation_id in orgs}
 
 
-def is_privileged(actor):
-    """Holds any grant (Digital Champion, Hwb administrator, ITE lead)."""
-    roles = role_orgs(actor)
-    return bool(roles[R.DIGITAL_CHAMPION] or roles[R.HWB_ADMIN] or roles[R.ITE_LEAD])
-
-
 def can(actor, action, target):
     """May `actor` do `action` to `target` (an Account, or a Scope)?"""
-    if actor is None or not actor.is_authenticated or not actor.is_active:
+    if not _signed_in(actor):
         return False
     action = Action(action)
     if isinstance(target, Scope):
@@ -171,23 +191,66 @@ def require(actor, action, target):
         raise PermissionDenied
 
 
-def visible_accounts(actor, queryset=None):
-    """Scope a queryset to the accounts the actor may VIEW, plus their own."""
-    queryset = Account.objects.all() if queryset is None else queryset
-    if actor is None or not actor.is_authenticated or not actor.is_active:
+def restrict(queryset, actor, action):
+    """`queryset` narrowed to the accounts `actor` may do `action` to: exactly those `can` allows.
+
+    VIEW also always includes the actor's own account (My Profile): seeing it is not acting on it, and what
+    they may do to it is still `can`'s answer.
+    """
+    action = Action(action)
+    if action in ORG_TABLE:
+        raise ValueError(f"{action} is organisation-wide: ask organisations_for")
+    if not _signed_in(actor):
         return queryset.none()
     roles = role_orgs(actor)
-    condition = Q(pk=actor.pk)
-    for kind, allowed in TABLE[Action.VIEW].items():
-        org_ids = set().union(*(roles[role] for role in allowed)) if allowed else set()
+    own = action == Action.VIEW or can(actor, action, actor)
+    condition = Q(pk=actor.pk) if own else Q(pk__in=[])
+    for kind, allowed in TABLE[action].items():
+        org_ids = _ids_holding(roles, allowed)
         if org_ids:
             condition |= Q(kind=kind, organisation_id__in=org_ids)
     return queryset.filter(condition)
 
 
-def scopes_for(actor, action):
-    """Organisations where the actor may do an organisation-wide action (for navigation and pickers)."""
-    roles = role_orgs(actor)
-    allowed = ORG_TABLE.get(action) or set().union(*TABLE[action].values())
-    org_ids = set().union(*(roles[role] for role in allowed if role in roles))
-    return Organisation.objects.filter(pk__in=org_ids)
+def organisation_ids_for(actor, action, *, kinds=None):
+    """Ids of the organisations where `actor` may do `action` to accounts of any of `kinds` (default: any kind).
+
+    For an organisation-wide action (VIEW_AUDIT, MANAGE_PROVISIONING) `kinds` does not apply.
+    """
+    action = Action(action)
+    if action in ORG_TABLE:
+        allowed = ORG_TABLE[action]
+    else:
+        row = TABLE[action]
+        allowed = set().union(*(row[kind] for kind in (row if kinds is None else kinds)))
+    return _ids_holding(role_orgs(actor), allowed - SELF_ROLES)
+
+
+def organisations_for(actor, action, *, kinds=None):
+    """The organisations where `actor` may do `action` (to accounts of any of `kinds`), as a queryset."""
+    return Organisation.objects.filter(pk__in=organisation_ids_for(actor, action, kinds=kinds))
+
+
+def _signed_in(actor):
+    return actor is not None and actor.is_authenticated and actor.is_active
+
+
+def _ids_holding(roles, allowed):
+    """Organisation ids where the actor holds any of the `allowed` roles."""
+    return set().union(*(roles[role] for role in allowed))
+
+
+def _subtree_ids(org_ids):
+    """The organisations themselves and everything below them (consortium -> LA -> school).
+
+    The national organisation covers every organisation, whether or not it is recorded as their parent.
+    """
+    if Organisation.objects.filter(pk__in=org_ids, kind=Organisation.Kind.NATIONAL).exists():
+        return set(Organisation.objects.values_list("pk", flat=True))
+    found, frontier = set(org_ids), set(org_ids)
+    while frontier:
+        frontier = (
+            set(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+        )
+        found |= frontier
+    return found

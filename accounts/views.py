@@ -7,8 +7,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from accounts.backends import find_account
 from accounts.forms import SignInForm, UserFilterForm
-from accounts.models import Account, Organisation
+from accounts.models import Account
 from accounts.permissions import Action, Scope, can
 from accounts.selectors import SECTIONS, SORTS, account_list, group_choices, section_organisations
 from accounts.services import audit_record
@@ -36,8 +37,6 @@ class SignInView(auth_views.LoginView):
         return response
 
     def form_invalid(self, form):
-        from accounts.backends import find_account
-
         account = find_account(form.data.get("username", ""))
         audit_record(
             actor=None,
@@ -147,7 +146,7 @@ def user_list(request, section):
 @require_GET
 def account_detail(request, pk):
     account = get_object_or_404(
-        Account.objects.visible_to(request.user).select_related("organisation"), pk=pk
+        Account.objects.restrict(request.user, Action.VIEW).select_related("organisation"), pk=pk
     )
     return render(
         request,
@@ -161,10 +160,5 @@ def account_detail(request, pk):
             "can_print_password": can(request.user, Action.PRINT_WITH_PASSWORD, account),
             "can_rename": can(request.user, Action.RENAME, account),
             "can_deactivate": can(request.user, Action.DEACTIVATE, account),
-            "can_reactivate": can(request.user, Action.REACTIVATE, account),
         },
     )
-
-
-def organisation_for_code(code):
-    return get_object_or_404(Organisation, code=code)

@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 
-from accounts.permissions import Action, Scope, require, scopes_for
+from accounts.permissions import Action, Scope, organisations_for, require
 from accounts.sealing import SealError, unseal
 from passwords.models import ShownPassword
 
@@ -40,13 +40,13 @@ def shown_password(account) -> str | None:
 
 def scoped_organisation(actor, code, action, kind):
     """The organisation with this code if the actor may see it (else 404) and do `action` there (else 403)."""
-    organisation = get_object_or_404(scopes_for(actor, Action.VIEW), code=code)
+    organisation = get_object_or_404(organisations_for(actor, Action.VIEW), code=code)
     require(actor, action, Scope(organisation, kind))
     return organisation
 
 
 def default_organisation_code(actor, action):
     """The actor's own organisation when they may act there, else the first where they may."""
-    codes = list(scopes_for(actor, action).values_list("code", flat=True))
+    codes = list(organisations_for(actor, action).values_list("code", flat=True))
     own = actor.organisation.code
     return own if own in codes else (codes[0] if codes else own)

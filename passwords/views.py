@@ -13,7 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.permissions import Action, Scope, can, require, scopes_for
+from accounts.permissions import Action, Scope, can, organisations_for, require
 from accounts.selectors import group_choices
 from passwords import selectors, services
 from passwords.forms import AccountPasswordForm, GroupForm, OwnPasswordForm
@@ -25,7 +25,7 @@ LEARNER = Account.Kind.LEARNER
 
 def _account(request, pk, action):
     account = get_object_or_404(
-        Account.objects.visible_to(request.user).select_related("organisation"), pk=pk
+        Account.objects.restrict(request.user, Action.VIEW).select_related("organisation"), pk=pk
     )
     require(request.user, action, account)
     return account
@@ -170,7 +170,7 @@ def group_reset_confirm(request):
 
 def _job(request, pk):
     job = get_object_or_404(GroupResetJob.objects.select_related("organisation"), pk=pk)
-    if not scopes_for(request.user, Action.VIEW).filter(pk=job.organisation_id).exists():
+    if not organisations_for(request.user, Action.VIEW).filter(pk=job.organisation_id).exists():
         raise Http404
     if not (job.requested_by_id == request.user.pk or _can_group(request.user, job)):
         raise PermissionDenied

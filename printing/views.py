@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account
-from accounts.permissions import Action, require, scopes_for
+from accounts.permissions import Action, organisations_for, require
 from accounts.selectors import group_choices
 from passwords.forms import GroupForm
 from passwords.selectors import default_organisation_code, scoped_organisation
@@ -52,7 +52,9 @@ def _pdf_response(request, accounts, *, with_passwords, filename, title=""):
 def account(request, pk, variant):
     """View Details -> Print -> Print Details / Print With Password."""
     with_passwords = _variant(variant)
-    target = get_object_or_404(Account.objects.visible_to(request.user).select_related("organisation"), pk=pk)
+    target = get_object_or_404(
+        Account.objects.restrict(request.user, Action.VIEW).select_related("organisation"), pk=pk
+    )
     require(request.user, Action.PRINT_WITH_PASSWORD if with_passwords else Action.PRINT_DETAILS, target)
     services.print_record(
         actor=request.user,
@@ -119,7 +121,7 @@ def selected(request, variant):
     if not ids:
         raise Http404
     accounts = list(
-        Account.objects.visible_to(request.user).filter(pk__in=ids).select_related("organisation")
+        Account.objects.restrict(request.user, Action.VIEW).filter(pk__in=ids).select_related("organisation")
     )
     if len(accounts) != len(ids):
         raise Http404  # an id the actor may not see: never print a partial list silently
@@ -153,7 +155,7 @@ def downloads(request):
     """Administration -> Download Passwords: the files this person may download, per organisation."""
     entries = []
     for slug, (action, _kind, _rows, _writer) in DOWNLOADS.items():
-        for organisation in scopes_for(request.user, action).filter(kind="school"):
+        for organisation in organisations_for(request.user, action).filter(kind="school"):
             entries.append((slug, organisation))
     if not entries:
         require(request.user, Action.DOWNLOAD_PUPILS_CSV, request.user)  # nothing allowed: a 403

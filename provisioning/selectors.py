@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Organisation
-from accounts.permissions import Action, scopes_for
+from accounts.permissions import Action, organisations_for
 from provisioning.models import NameChangeNotice, ProvisioningRun
 
 UPLOAD_WINDOW = timedelta(hours=1)
@@ -16,7 +16,9 @@ UPLOAD_WINDOW = timedelta(hours=1)
 def provisioning_schools(actor):
     """Schools whose provisioning the actor may see and manage."""
     return (
-        scopes_for(actor, Action.MANAGE_PROVISIONING).filter(kind=Organisation.Kind.SCHOOL).order_by("code")
+        organisations_for(actor, Action.MANAGE_PROVISIONING)
+        .filter(kind=Organisation.Kind.SCHOOL)
+        .order_by("code")
     )
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "passwords",
     "printing",
     "provisioning",
+    "managing",
 ]
 
 MIDDLEWARE = [

@@ -8,7 +8,16 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Account, Organisation, RoleGrant
-from accounts.permissions import ORG_TABLE, TABLE, Action, Scope, can, require, visible_accounts
+from accounts.permissions import (
+    ORG_TABLE,
+    TABLE,
+    Action,
+    Scope,
+    can,
+    organisation_ids_for,
+    organisations_for,
+    require,
+)
 from tests.factories import AccountFactory, grant, learner, staff
 
 K = Account.Kind
@@ -186,29 +195,110 @@ class TestVisibility:
     def test_a_teacher_sees_their_learners_and_themselves(
         self, teacher, secondary_learner, other_learner, digital_champion, primary_learner
     ):
-        visible = set(visible_accounts(teacher))
+        visible = set(Account.objects.restrict(teacher, A.VIEW))
         assert visible == {teacher, secondary_learner}
 
     def test_an_la_admin_sees_their_las_schools_only(
         self, la_admin, secondary_learner, primary_learner, other_learner
     ):
-        visible = set(visible_accounts(la_admin))
+        visible = set(Account.objects.restrict(la_admin, A.VIEW))
         assert {secondary_learner, primary_learner, la_admin} <= visible
         assert other_learner not in visible
 
     def test_a_national_admin_sees_everyone(self, national_admin, other_learner, secondary_learner):
-        assert {other_learner, secondary_learner} <= set(Account.objects.visible_to(national_admin))
+        assert {other_learner, secondary_learner} <= set(Account.objects.restrict(national_admin, A.VIEW))
 
     def test_anonymous_sees_nothing(self, secondary_learner):
         from django.contrib.auth.models import AnonymousUser
 
-        assert not Account.objects.visible_to(AnonymousUser()).exists()
+        assert not Account.objects.restrict(AnonymousUser(), A.VIEW).exists()
 
     def test_scopes_are_cached_per_actor(self, teacher, secondary_learner, django_assert_max_num_queries):
         can(teacher, A.VIEW, secondary_learner)
         with django_assert_max_num_queries(0):
             for _ in range(50):
                 can(teacher, A.VIEW, secondary_learner)
+
+
+@pytest.mark.django_db
+class TestRestrict:
+    """Account.objects.restrict(actor, action) is exactly the accounts `can` allows, for every account action."""
+
+    @pytest.fixture
+    def everyone(self, people, wales, primary_learner, governor):
+        accounts = [
+            _account_of_kind(kind, wales, school)
+            for kind in K
+            for school in (wales.secondary, wales.other_school)
+        ]
+        return [*accounts, *people.values(), primary_learner, governor]
+
+    @pytest.mark.parametrize("action", sorted(TABLE))
+    def test_it_returns_what_can_allows(self, action, people, everyone, primary_learner, governor):
+        actors = {**people, "primary_learner": primary_learner, "governor": governor}
+        for role, actor in actors.items():
+            allowed = {account for account in everyone if can(actor, action, account)}
+            if action == A.VIEW:
+                allowed.add(actor)  # everyone sees their own account (My Profile)
+            restricted = set(Account.objects.filter(pk__in=[a.pk for a in everyone]).restrict(actor, action))
+            assert restricted == allowed, f"{role} {action}: {restricted ^ allowed}"
+
+    def test_view_is_the_scope_of_every_lookup_including_their_own_account(self, primary_learner, teacher):
+        assert set(Account.objects.restrict(primary_learner, A.VIEW)) == {primary_learner}
+        assert not can(primary_learner, A.VIEW, primary_learner)
+
+    def test_own_password_follows_the_self_rules(self, primary_learner, secondary_learner):
+        assert not Account.objects.restrict(primary_learner, A.RESET_OWN_PASSWORD).exists()
+        assert set(Account.objects.restrict(secondary_learner, A.RESET_OWN_PASSWORD)) == {secondary_learner}
+
+    def test_organisation_wide_actions_are_refused(self, digital_champion):
+        with pytest.raises(ValueError):
+            Account.objects.restrict(digital_champion, A.VIEW_AUDIT)
+
+
+@pytest.mark.django_db
+class TestOrganisationsFor:
+    """organisations_for(actor, action, kinds=...) is exactly the organisations where `can` allows a Scope."""
+
+    @pytest.mark.parametrize("action", sorted(TABLE))
+    def test_it_returns_where_can_allows_some_kind(self, action, people, wales):
+        organisations = list(Organisation.objects.all())
+        for role, actor in people.items():
+            for kinds in (None, (K.LEARNER,), (K.GOVERNOR, K.ITE_STUDENT), (K.LA_NON_MIS,)):
+                expected = {
+                    org
+                    for org in organisations
+                    if any(can(actor, action, Scope(org, kind)) for kind in (kinds or K))
+                }
+                found = set(organisations_for(actor, action, kinds=kinds))
+                assert found == expected, f"{role} {action} {kinds}: {found ^ expected}"
+                assert organisation_ids_for(actor, action, kinds=kinds) == {org.pk for org in expected}
+
+    @pytest.mark.parametrize("action", sorted(ORG_TABLE))
+    def test_organisation_wide_actions(self, action, people, wales):
+        organisations = list(Organisation.objects.all())
+        for role, actor in people.items():
+            expected = {org for org in organisations if can(actor, action, Scope(org))}
+            assert set(organisations_for(actor, action)) == expected, role
+
+    def test_an_la_admin_acts_on_their_la_and_its_schools(self, la_admin, wales):
+        assert set(organisations_for(la_admin, A.CREATE_ACCOUNT, kinds=(K.GOVERNOR,))) == {
+            wales.la,
+            wales.primary,
+            wales.secondary,
+        }
+
+    def test_a_role_over_ones_own_account_puts_no_organisation_in_scope(self, secondary_learner, governor):
+        assert not organisation_ids_for(secondary_learner, A.RESET_OWN_PASSWORD)
+        assert not organisations_for(governor, A.VIEW).exists()
+
+    def test_anonymous_and_deactivated_people_have_none(self, digital_champion):
+        from django.contrib.auth.models import AnonymousUser
+
+        assert not organisation_ids_for(AnonymousUser(), A.VIEW)
+        digital_champion.status = Account.Status.DEACTIVATED
+        digital_champion.save()
+        assert not organisation_ids_for(Account.objects.get(pk=digital_champion.pk), A.VIEW)
 
 
 def test_organisation_kinds_are_known():

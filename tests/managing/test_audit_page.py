@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import audit_record
-from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
 
 AUDIT = reverse("accounts:audit")
 EXPORT = reverse("accounts:audit_export")

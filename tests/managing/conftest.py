@@ -1,13 +1,14 @@
-"""Fixtures shared by the managing-users tests (imported by each test module)."""
+"""Fixtures every managing-users test uses."""
 
 import pytest
+from django.utils import translation
+
+from ump.celery import app
 
 
 @pytest.fixture(autouse=True)
 def eager_celery():
     """Tasks run in-process (as with no broker configured) unless a test starts a real worker."""
-    from ump.celery import app
-
     saved = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
@@ -17,7 +18,5 @@ def eager_celery():
 @pytest.fixture(autouse=True)
 def english_afterwards():
     """A Welsh request leaves Welsh active in this thread; later tests expect the default language."""
-    from django.utils import translation
-
     yield
     translation.activate("en")

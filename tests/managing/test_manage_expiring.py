@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from accounts.lifecycle import lifecycle_sweep
+from accounts.lifecycle import add_months, lifecycle_sweep
 from accounts.models import Account, AuditEvent
-from accounts.services import academic_year_end, add_months, today
-from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
+from accounts.services import today
+from managing.services import academic_year_end
 from tests.factories import AccountFactory
 
 K = Account.Kind

@@ -1,6 +1,7 @@
 """Managing users: Add new user (the creation queue), Deactivate/Activate, Edit name, expiring accounts, Audit."""
 
 import csv
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import (
+from accounts.lifecycle import needs_new_expiry
+from accounts.models import Account
+from accounts.permissions import Action, organisation_ids_for, require
+from accounts.selectors import SECTIONS, section_organisations
+from accounts.services import audit_record, today
+from managing.forms import (
     PASSWORD_TYPED,
     ActivateForm,
     AddUserForm,
@@ -23,28 +29,23 @@ from accounts.forms import (
     KeepForm,
     RenameForm,
 )
-from accounts.models import Account
-from accounts.permissions import Action, require, role_orgs
-from accounts.selectors import (
-    SECTIONS,
+from managing.selectors import (
     addable_kinds,
     audit_events,
     audit_rows,
-    audit_scope_ids,
     expiring_accounts,
-    section_organisations,
+    may_manage_expiring,
 )
-from accounts.services import (
+from managing.services import (
     account_activate,
     account_deactivate,
     account_expiry_close,
     account_expiry_keep,
     account_rename,
     account_request_submit,
-    audit_record,
     expiry_for,
     initial_password,
-    today,
+    reactivation_action,
 )
 
 AUDIT_PAGE_SIZE = 50
@@ -83,7 +84,7 @@ def add_user_warning(request, section):
     organisation, _kinds = _add_target(request, section)
     return render(
         request,
-        "accounts/manage/add_warning.html",
+        "managing/add_warning.html",
         {
             "section": section,
             "organisation": organisation,
@@ -130,7 +131,7 @@ def add_user(request, section):
         return redirect(_list_url(section, organisation))
     return render(
         request,
-        "accounts/manage/add_user.html",
+        "managing/add_user.html",
         {
             "section": section,
             "organisation": organisation,
@@ -142,7 +143,9 @@ def add_user(request, section):
 
 def _account(request, pk):
     """A visible account (else 404)."""
-    return get_object_or_404(Account.objects.visible_to(request.user).select_related("organisation"), pk=pk)
+    return get_object_or_404(
+        Account.objects.restrict(request.user, Action.VIEW).select_related("organisation"), pk=pk
+    )
 
 
 def _detail(account):
@@ -164,14 +167,7 @@ def deactivate(request, pk):
             request, _("The account %(username)s has been deactivated.") % {"username": account.username}
         )
         return _detail(account)
-    return render(request, "accounts/manage/deactivate.html", {"account": account})
-
-
-def _reactivation_action(account):
-    expired = account.status_reason == Account.StatusReason.EXPIRED or (
-        account.expires_on is not None and account.expires_on < today()
-    )
-    return (Action.REACTIVATE_EXPIRED if expired else Action.REACTIVATE), expired
+    return render(request, "managing/deactivate.html", {"account": account})
 
 
 @login_required
@@ -179,9 +175,8 @@ def _reactivation_action(account):
 def activate(request, pk):
     """Activate a deactivated account; an expired one is given a new expiry date."""
     account = _account(request, pk)
-    action, expired = _reactivation_action(account)
-    require(request.user, action, account)
-    form = ActivateForm(_posted(request), needs_expiry=expired)
+    require(request.user, reactivation_action(account), account)
+    form = ActivateForm(_posted(request), needs_expiry=needs_new_expiry(account))
     if request.method == "POST" and form.is_valid():
         duration = form.cleaned_data.get("duration")
         try:
@@ -198,7 +193,7 @@ def activate(request, pk):
                 request, _("The account %(username)s is active again.") % {"username": account.username}
             )
             return _detail(account)
-    return render(request, "accounts/manage/activate.html", {"account": account, "form": form})
+    return render(request, "managing/activate.html", {"account": account, "form": form})
 
 
 @login_required
@@ -231,22 +226,14 @@ def rename(request, pk):
             else:
                 messages.success(request, _("The names have been updated."))
             return _detail(account)
-    return render(request, "accounts/manage/rename.html", {"account": account, "form": form})
-
-
-def _may_manage_expiring(user):
-    from accounts.permissions import TABLE
-
-    roles = role_orgs(user)
-    allowed = set().union(*TABLE[Action.MANAGE_EXPIRING].values())
-    return any(roles[role] for role in allowed)
+    return render(request, "managing/rename.html", {"account": account, "form": form})
 
 
 @login_required
 @require_GET
 def expiring(request):
     """Manage Expiring Accounts: non-MIS accounts whose expiry falls in the next 8 weeks."""
-    if not _may_manage_expiring(request.user):
+    if not may_manage_expiring(request.user):
         raise PermissionDenied
     accounts = (
         expiring_accounts(request.user, on=today())
@@ -255,7 +242,7 @@ def expiring(request):
     )
     return render(
         request,
-        "accounts/manage/expiring.html",
+        "managing/expiring.html",
         {"accounts": accounts, "keep_form": KeepForm(), "close_form": CloseForm()},
     )
 
@@ -305,7 +292,7 @@ def expiring_close(request, pk):
 
 
 def _audit_filters(request, data):
-    if not audit_scope_ids(request.user):
+    if not organisation_ids_for(request.user, Action.VIEW_AUDIT):
         raise PermissionDenied
     form = AuditFilterForm(data or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -330,7 +317,7 @@ def audit(request):
     query.pop("page", None)
     return render(
         request,
-        "accounts/manage/audit.html",
+        "managing/audit.html",
         {"form": form, "page": page, "rows": audit_rows(page.object_list), "query": query.urlencode()},
     )
 
@@ -357,8 +344,6 @@ def _cell(value):
 @require_POST
 def audit_export(request):
     """The filtered audit trail as CSV (a POST because the download itself is audited)."""
-    import json
-
     _form, filters, events = _audit_filters(request, request.POST)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit.csv"'

@@ -5,10 +5,11 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from accounts.lifecycle import add_months
 from accounts.models import Account, AccountRequest, AuditEvent, RoleGrant
-from accounts.services import academic_year_end, add_months, today
+from accounts.services import today
+from managing.services import academic_year_end
 from passwords.selectors import shown_password
-from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
 from tests.factories import AccountFactory, grant, staff
 
 K = Account.Kind
@@ -268,7 +269,7 @@ class TestAddUser:
     def test_the_service_refuses_a_kind_the_actor_may_not_create(self, digital_champion, wales):
         from django.core.exceptions import PermissionDenied
 
-        from accounts.services import account_request_submit
+        from managing.services import account_request_submit
 
         with pytest.raises(PermissionDenied):
             account_request_submit(
@@ -297,7 +298,7 @@ class TestAddUser:
     def test_a_request_is_processed_only_once(
         self, digital_champion, wales, django_capture_on_commit_callbacks
     ):
-        from accounts.services import account_request_fulfil, account_request_submit
+        from managing.services import account_request_fulfil, account_request_submit
 
         with django_capture_on_commit_callbacks(execute=False):
             pending = account_request_submit(
@@ -351,7 +352,7 @@ class TestQueueWithARealWorker:
     def test_an_la_user_by_a_real_worker(self, celery_worker, wales):
         admin = AccountFactory(organisation=wales.la, kind=K.LA_NON_MIS, source=Account.Source.MANUAL)
         grant(admin, RoleGrant.Role.HWB_ADMIN, wales.la)
-        from accounts.services import account_request_submit
+        from managing.services import account_request_submit
 
         account_request_submit(
             actor=admin,
@@ -372,8 +373,8 @@ class TestQueueFailuresAndNavigation:
     def test_a_request_the_worker_cannot_carry_out_is_marked_failed(
         self, digital_champion, wales, monkeypatch, django_capture_on_commit_callbacks
     ):
-        from accounts import services
-        from accounts.services import account_request_submit
+        from managing import services
+        from managing.services import account_request_submit
 
         def broken(**kwargs):
             raise RuntimeError("disk on fire")

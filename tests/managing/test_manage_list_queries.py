@@ -6,7 +6,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account
-from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
 from tests.factories import AccountFactory, learner
 
 LEARNERS = reverse("accounts:user_list", args=["learners"])
@@ -53,7 +52,7 @@ class TestConstantQueries:
     ):
         from datetime import date
 
-        from accounts.services import account_request_submit
+        from managing.services import account_request_submit
 
         client = login(digital_champion)
 

@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from accounts.models import Account, AuditEvent, AuditEventTarget
 from accounts.services import today
-from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
 from tests.factories import AccountFactory, learner
 
 K = Account.Kind

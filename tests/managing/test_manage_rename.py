@@ -5,7 +5,6 @@ from django.urls import reverse
 
 from accounts.models import Account, AuditEvent, EmailAlias, IssuedUsername
 from passwords.selectors import shown_password
-from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
 
 K = Account.Kind
 

@@ -1,0 +1,53 @@
+"""Template helpers for the managing-users partials (banner, navigation, pending requests, detail actions)."""
+
+from django import template
+
+from accounts.models import Account, Organisation
+from accounts.permissions import Action, can, organisations_for
+from accounts.services import today
+from managing.selectors import expiring_accounts, may_manage_expiring, pending_requests
+from managing.services import reactivation_action
+
+register = template.Library()
+ORGANISATION_USERS = (Account.Kind.LA_NON_MIS, Account.Kind.CONSORTIUM_NON_MIS)
+
+
+@register.simple_tag(takes_context=True)
+def expiring_count(context):
+    """How many non-MIS accounts the signed-in person may keep or close expire in the next 8 weeks (cached)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return 0
+    cached = getattr(request, "_ump_expiring_count", None)
+    if cached is None:
+        cached = expiring_accounts(user, on=today()).count() if may_manage_expiring(user) else 0
+        request._ump_expiring_count = cached
+    return cached
+
+
+@register.simple_tag(takes_context=True)
+def manage_nav(context):
+    """Which managing-users links the navigation shows."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    la_or_consortium = (Organisation.Kind.LOCAL_AUTHORITY, Organisation.Kind.CONSORTIUM)
+    return {
+        "expiring": may_manage_expiring(user),
+        "la_users": organisations_for(user, Action.VIEW, kinds=ORGANISATION_USERS)
+        .filter(kind__in=la_or_consortium)
+        .exists(),
+    }
+
+
+@register.simple_tag
+def pending_account_requests(organisation, kinds):
+    return list(pending_requests(organisation=organisation, kinds=kinds))
+
+
+@register.simple_tag
+def may_activate(user, account):
+    """May `user` activate `account` (an expired one asks for more): {% may_activate user account as yes %}."""
+    return can(user, reactivation_action(account), account)
