@@ -2,14 +2,16 @@
 
 import functools
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Collate
+from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Organisation
-from accounts.permissions import Action, organisations_for
+from accounts.permissions import Action, organisation_ids_for, organisations_for
 
 K = Account.Kind
 
@@ -63,6 +65,34 @@ def name_order(field: str, *, descending: bool = False, language: str | None = N
         welsh = (language or get_language() or "").startswith("cy")
         term = Collate(term, "cy-x-icu" if welsh else "und-x-icu")
     return term.desc() if descending else term.asc()
+
+
+def organisation_from_request(request, action, *, kinds=None, org_kinds=None, source=None, fallback=True):
+    """The organisation a page is for, named by the request's one `org` parameter (a code).
+
+    A code the actor may not see, or naming another kind of organisation than `org_kinds`, is a 404; one they
+    may see but where they may not do `action` (to accounts of `kinds`) is a 403 (a 404 when the action is
+    VIEW: what they may not view they cannot see). Without a code: with `fallback`, the actor's own
+    organisation where they may do the action there, else the first (by name) where they may; else None.
+    `source` is request.GET unless given (a form posts its `org`).
+    """
+    actor = request.user
+    code = (request.GET if source is None else source).get("org", "")
+    if code:
+        organisation = Organisation.objects.filter(code=code).first()
+    elif fallback:
+        organisation = _default_organisation(actor, action, kinds=kinds, org_kinds=org_kinds)
+    else:
+        return None
+    if (
+        organisation is None
+        or organisation.pk not in organisation_ids_for(actor, Action.VIEW)
+        or (org_kinds is not None and organisation.kind not in org_kinds)
+    ):
+        raise Http404
+    if organisation.pk not in organisation_ids_for(actor, action, kinds=kinds):
+        raise Http404 if action == Action.VIEW else PermissionDenied
+    return organisation
 
 
 def section_organisations(actor, section):
@@ -122,3 +152,18 @@ def group_choices(*, organisation):
         {c for row in learners.values_list("classes", flat=True).order_by().distinct() for c in (row or [])}
     )
     return {"years": years, "reg_groups": regs, "classes": classes}
+
+
+def _default_organisation(actor, action, *, kinds, org_kinds):
+    """The actor's own organisation where they may do `action`, else the first by name where they may.
+
+    Where they may do it nowhere, their own organisation all the same: the caller's checks then refuse it.
+    """
+    ids = organisation_ids_for(actor, action, kinds=kinds)
+    own = actor.organisation
+    if own.pk in ids and (org_kinds is None or own.kind in org_kinds):
+        return own
+    candidates = Organisation.objects.filter(pk__in=ids)
+    if org_kinds is not None:
+        candidates = candidates.filter(kind__in=org_kinds)
+    return candidates.order_by("name").first() or own

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.lifecycle import needs_new_expiry
 from accounts.models import Account
 from accounts.permissions import Action, organisation_ids_for, require
-from accounts.selectors import SECTIONS, section_organisations
+from accounts.selectors import SECTIONS, organisation_from_request
 from accounts.services import audit_record, today
 from managing.forms import (
     PASSWORD_TYPED,
@@ -64,13 +64,8 @@ def _add_target(request, section):
     """The organisation (404 unless the actor may list it) and the kinds they may add there (else 403)."""
     if section not in SECTIONS:
         raise Http404
-    organisations = list(section_organisations(request.user, section))
-    code = request.GET.get("org") or request.user.organisation.code
-    organisation = next((o for o in organisations if o.code == code), None)
-    if organisation is None:
-        if request.GET.get("org") or not organisations:
-            raise Http404
-        organisation = organisations[0]
+    _title, section_kinds, org_kinds = SECTIONS[section]
+    organisation = organisation_from_request(request, Action.VIEW, kinds=section_kinds, org_kinds=org_kinds)
     kinds = addable_kinds(request.user, section, organisation)
     if not kinds:
         raise PermissionDenied

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Account
 from accounts.permissions import Action, Scope, can, organisations_for, require
-from accounts.selectors import group_choices
+from accounts.selectors import group_choices, organisation_from_request
 from passwords import selectors, services
 from passwords.forms import AccountPasswordForm, GroupForm, OwnPasswordForm
 from passwords.generators import random_password
@@ -118,8 +118,7 @@ def own_password(request):
 
 
 def _group_organisation(request, source):
-    code = source.get("org") or selectors.default_organisation_code(request.user, Action.RESET_GROUP)
-    return selectors.scoped_organisation(request.user, code, Action.RESET_GROUP, LEARNER)
+    return organisation_from_request(request, Action.RESET_GROUP, kinds=(LEARNER,), source=source)
 
 
 @login_required
