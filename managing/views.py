@@ -20,6 +20,7 @@ from accounts.models import Account
 from accounts.permissions import Action, organisation_ids_for, require
 from accounts.selectors import SECTIONS, organisation_from_request
 from accounts.services import audit_record, today
+from accounts.spreadsheets import safe_cell
 from managing.forms import (
     PASSWORD_TYPED,
     ActivateForm,
@@ -329,12 +330,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value):
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading quote keeps them text."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @login_required
 @require_POST
 def audit_export(request):
@@ -352,7 +347,7 @@ def audit_export(request):
             break
         for row in rows:
             event = row["event"]
-            writer.writerow([_cell(value) for value in (
+            writer.writerow([safe_cell(value) for value in (
                 event.created_at.isoformat(timespec="seconds"), event.action, event.outcome, row["actor"],
                 " ".join(row["targets"]), event.organisation.code if event.organisation else "",
                 event.client_ip or "", json.dumps(event.details, ensure_ascii=False, sort_keys=True),
