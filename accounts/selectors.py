@@ -67,6 +67,18 @@ def name_order(field: str, *, descending: bool = False, language: str | None = N
     return term.desc() if descending else term.asc()
 
 
+def by_surname(*, language: str | None = None) -> tuple:
+    """ORDER BY terms for a list of people: surname, then forename, as people read them (name_order), then pk.
+
+    The one order of names: View Users sorted by surname, the credential CSVs and the PDF slips all use it.
+    """
+    return (
+        name_order("legal_surname", language=language),
+        name_order("legal_forename", language=language),
+        "pk",
+    )
+
+
 def organisation_from_request(request, action, *, kinds=None, org_kinds=None, source=None, fallback=True):
     """The organisation a page is for, named by the request's one `org` parameter (a code).
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Account
 from accounts.permissions import Action, Scope, can, organisations_for, require
-from accounts.selectors import group_choices, organisation_from_request
+from accounts.selectors import by_surname, group_choices, organisation_from_request
 from passwords import selectors, services
 from passwords.forms import AccountPasswordForm, GroupForm, OwnPasswordForm
 from passwords.generators import random_password
@@ -152,7 +152,7 @@ def group_reset_confirm(request):
         )
         return redirect("passwords:group_reset_job", pk=job.pk)
     members = services.group_members(organisation=organisation, group_kind=kind, group=group).order_by(
-        "legal_surname", "legal_forename"
+        *by_surname()
     )
     return render(
         request,
