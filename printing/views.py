@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.caching import no_store
 from accounts.models import Account
 from accounts.permissions import Action, organisations_for, require
 from accounts.selectors import group_choices, organisation_from_request
@@ -20,7 +21,6 @@ from printing.slips import slips_pdf
 
 LEARNER = Account.Kind.LEARNER
 VARIANTS = {"details": False, "with-password": True}
-NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0"
 
 
 def _variant(variant):
@@ -47,11 +47,11 @@ def _pdf_response(request, accounts, *, with_passwords, filename, title=""):
         sign_in_url=selectors.sign_in_address(),
         title=title,
     )
-    response = FileResponse(
-        io.BytesIO(pdf), content_type="application/pdf", as_attachment=False, filename=f"{filename}.pdf"
+    return no_store(
+        FileResponse(
+            io.BytesIO(pdf), content_type="application/pdf", as_attachment=False, filename=f"{filename}.pdf"
+        )
     )
-    response["Cache-Control"] = NO_STORE
-    return response
 
 
 @login_required
@@ -195,5 +195,4 @@ def download(request, slug):
     response = StreamingHttpResponse(writer(data), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{slug}-{organisation.code}-{stamp}.csv"'
-    response["Cache-Control"] = NO_STORE
-    return response
+    return no_store(response)
