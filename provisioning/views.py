@@ -13,10 +13,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Action, Scope, require
-from accounts.services import audit_record
 from provisioning.models import ProvisioningRun
 from provisioning.readers import Problem
 from provisioning.records import Reason
+from provisioning.runs import (
+    MAX_EXTRACT_BYTES,
+    ExtractTooLarge,
+    UploadLimitReached,
+    run_approve,
+    run_create,
+    run_reject,
+    upload_refuse,
+)
 from provisioning.selectors import (
     chart_series,
     notices_pending,
@@ -24,19 +32,9 @@ from provisioning.selectors import (
     runs_visible,
     upload_retry_after,
 )
-from provisioning.services import (
-    MAX_EXTRACT_BYTES,
-    ExtractTooLarge,
-    ProvisioningError,
-    UploadLimitReached,
-    notice_decide,
-    run_approve,
-    run_create,
-    run_reject,
-    token_authenticate,
-)
+from provisioning.services import notice_decide, token_authenticate, token_refuse
+from provisioning.sync import ProvisioningError
 
-MAX_UPLOAD_BYTES = MAX_EXTRACT_BYTES
 RECENT = 20
 
 
@@ -179,13 +177,7 @@ def _bearer(request):
 
 
 def _unauthorised(request):
-    audit_record(
-        actor=None,
-        action="provisioning.api_denied",
-        request=request,
-        outcome="denied",
-        details={"path": request.path},
-    )
+    token_refuse(request=request)
     response = JsonResponse({"error": "invalid_token"}, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="ump", error="invalid_token"'
     return response
@@ -201,7 +193,7 @@ def _too_large():
     return _error(
         Problem.ZIP_TOO_LARGE.value,
         _("The extract is larger than %(mb)s MB, the most the portal accepts. It was not kept.")
-        % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)},
+        % {"mb": MAX_EXTRACT_BYTES // (1024 * 1024)},
         413,
     )
 
@@ -209,14 +201,7 @@ def _too_large():
 def _rate_limited(request, school, retry_after):
     limit = settings.UMP_PROVISIONING_UPLOADS_PER_HOUR
     minutes = -(-retry_after // 60)
-    audit_record(
-        actor=None,
-        action="provisioning.upload",
-        organisation=school,
-        request=request,
-        outcome="denied",
-        details={"reason": "rate_limited", "limit": limit, "retry_after": retry_after},
-    )
+    upload_refuse(organisation=school, request=request, retry_after=retry_after)
     message = ngettext(
         "This school has reached its hourly upload limit (%(limit)s). Try again in %(minutes)s minute.",
         "This school has reached its hourly upload limit (%(limit)s). Try again in %(minutes)s minutes.",
@@ -262,7 +247,7 @@ def api_extract_upload(request):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > MAX_UPLOAD_BYTES:
+    if length > MAX_EXTRACT_BYTES:
         return _too_large()
     if request.content_type == "multipart/form-data":
         upload = request.FILES.get("file")
@@ -280,20 +265,14 @@ def api_extract_upload(request):
             data=data,
             source=ProvisioningRun.Source.API,
             fmt=fmt,
-            max_bytes=MAX_UPLOAD_BYTES,
+            max_bytes=MAX_EXTRACT_BYTES,
             limit_uploads=True,
+            request=request,
         )
     except ExtractTooLarge:
         return _too_large()
     except UploadLimitReached as exc:  # another upload for the school was recorded while this one arrived
         return _rate_limited(request, school, exc.retry_after)
-    audit_record(
-        actor=None,
-        action="provisioning.upload",
-        organisation=school,
-        request=request,
-        details={"run": run.pk, "bytes": run.file_size},
-    )
     return JsonResponse(_run_json(request, run), status=202)
 
 
