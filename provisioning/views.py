@@ -38,24 +38,6 @@ from provisioning.sync import ProvisioningError
 RECENT = 20
 
 
-def _schools_or_403(user):
-    schools = provisioning_schools(user)
-    if not schools.exists():
-        raise PermissionDenied
-    return schools
-
-
-def _refused_rows(run):
-    rows = []
-    for item in run.refused_rows:
-        try:
-            message = Reason(item["reason"]).label
-        except ValueError:
-            message = item["reason"]
-        rows.append({**item, "message": message})
-    return rows
-
-
 @require_GET
 @login_required
 def page(request):
@@ -88,16 +70,130 @@ def page(request):
     )
 
 
-def _visible_run(request, pk):
-    _schools_or_403(request.user)
-    return get_object_or_404(runs_visible(request.user), pk=pk)
-
-
 @require_GET
 @login_required
 def run_detail(request, pk):
     run = _visible_run(request, pk)
     return render(request, "provisioning/run_detail.html", {"run": run, "refused_rows": _refused_rows(run)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_approve_view(request, pk):
+    """Confirm, then apply a held run."""
+    return _decide_held_run(request, pk, approve=True)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_reject_view(request, pk):
+    """Confirm, then discard a held run."""
+    return _decide_held_run(request, pk, approve=False)
+
+
+@require_POST
+@login_required
+def notice_accept(request, pk):
+    notice = _visible_notice(request, pk)
+    notice_decide(notice=notice, actor=request.user, accept=True)
+    messages.success(request, _("The legal names now match the MIS. The username is unchanged."))
+    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+
+
+@require_POST
+@login_required
+def notice_dismiss(request, pk):
+    notice = _visible_notice(request, pk)
+    notice_decide(notice=notice, actor=request.user, accept=False)
+    messages.success(request, _("The notice was dismissed."))
+    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+
+
+# ---------------------------------------------------------------- API
+
+
+@csrf_exempt  # a bearer token, never a cookie: there is no session to forge
+@require_POST
+def api_extract_upload(request):
+    """Queue an extract for the token's school; the response gives the run and where to read its status."""
+    school = _bearer(request)
+    if school is None:
+        return _unauthorised(request)  # before the limit: a wrong token never counts against a school
+    # before the body is read: a school over its limit costs the portal one query
+    if retry_after := upload_retry_after(school):
+        return _rate_limited(request, school, retry_after)
+    fmt = request.GET.get("format", "auto")
+    if fmt not in ("auto", "mis-csv", "oneroster"):
+        return JsonResponse({"error": "bad_format"}, status=400)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_EXTRACT_BYTES:
+        return _too_large()
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            return JsonResponse({"error": "no_file"}, status=400)
+        data, empty = upload, not upload.size
+    else:
+        # the request itself is the file: read as a stream, never whole, so no in-memory limit applies
+        data, empty = request, not length
+    if empty:
+        return JsonResponse({"error": "empty"}, status=400)
+    try:
+        run = run_create(
+            organisation=school,
+            data=data,
+            source=ProvisioningRun.Source.API,
+            fmt=fmt,
+            max_bytes=MAX_EXTRACT_BYTES,
+            limit_uploads=True,
+            request=request,
+        )
+    except ExtractTooLarge:
+        return _too_large()
+    except UploadLimitReached as exc:  # another upload for the school was recorded while this one arrived
+        return _rate_limited(request, school, exc.retry_after)
+    return JsonResponse(_run_json(request, run), status=202)
+
+
+@require_GET
+def api_run_status(request, pk):
+    """A run's status and report, for the school whose token asks."""
+    school = _bearer(request)
+    if school is None:
+        return _unauthorised(request)
+    run = ProvisioningRun.objects.filter(organisation=school, pk=pk).select_related("organisation").first()
+    if run is None:
+        raise Http404
+    return JsonResponse(_run_json(request, run), json_dumps_params={"ensure_ascii": False})
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _schools_or_403(user):
+    schools = provisioning_schools(user)
+    if not schools.exists():
+        raise PermissionDenied
+    return schools
+
+
+def _refused_rows(run):
+    rows = []
+    for item in run.refused_rows:
+        try:
+            message = Reason(item["reason"]).label
+        except ValueError:
+            message = item["reason"]
+        rows.append({**item, "message": message})
+    return rows
+
+
+def _visible_run(request, pk):
+    _schools_or_403(request.user)
+    return get_object_or_404(runs_visible(request.user), pk=pk)
 
 
 def _decide_held_run(request, pk, *, approve):
@@ -126,46 +222,11 @@ def _decide_held_run(request, pk, *, approve):
     return render(request, "provisioning/confirm.html", {"run": run, "approve": approve})
 
 
-@require_http_methods(["GET", "POST"])
-@login_required
-def run_approve_view(request, pk):
-    """Confirm, then apply a held run."""
-    return _decide_held_run(request, pk, approve=True)
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-def run_reject_view(request, pk):
-    """Confirm, then discard a held run."""
-    return _decide_held_run(request, pk, approve=False)
-
-
 def _visible_notice(request, pk):
     _schools_or_403(request.user)
     notice = get_object_or_404(notices_pending(request.user), pk=pk)
     require(request.user, Action.MANAGE_PROVISIONING, Scope(notice.organisation))
     return notice
-
-
-@require_POST
-@login_required
-def notice_accept(request, pk):
-    notice = _visible_notice(request, pk)
-    notice_decide(notice=notice, actor=request.user, accept=True)
-    messages.success(request, _("The legal names now match the MIS. The username is unchanged."))
-    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
-
-
-@require_POST
-@login_required
-def notice_dismiss(request, pk):
-    notice = _visible_notice(request, pk)
-    notice_decide(notice=notice, actor=request.user, accept=False)
-    messages.success(request, _("The notice was dismissed."))
-    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
-
-
-# ---------------------------------------------------------------- API
 
 
 def _bearer(request):
@@ -228,61 +289,3 @@ def _run_json(request, run):
         data["error"] = run.error_code
         data["error_message"] = str(run.error_message)
     return data
-
-
-@csrf_exempt  # a bearer token, never a cookie: there is no session to forge
-@require_POST
-def api_extract_upload(request):
-    """Queue an extract for the token's school; the response gives the run and where to read its status."""
-    school = _bearer(request)
-    if school is None:
-        return _unauthorised(request)  # before the limit: a wrong token never counts against a school
-    # before the body is read: a school over its limit costs the portal one query
-    if retry_after := upload_retry_after(school):
-        return _rate_limited(request, school, retry_after)
-    fmt = request.GET.get("format", "auto")
-    if fmt not in ("auto", "mis-csv", "oneroster"):
-        return JsonResponse({"error": "bad_format"}, status=400)
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_EXTRACT_BYTES:
-        return _too_large()
-    if request.content_type == "multipart/form-data":
-        upload = request.FILES.get("file")
-        if upload is None:
-            return JsonResponse({"error": "no_file"}, status=400)
-        data, empty = upload, not upload.size
-    else:
-        # the request itself is the file: read as a stream, never whole, so no in-memory limit applies
-        data, empty = request, not length
-    if empty:
-        return JsonResponse({"error": "empty"}, status=400)
-    try:
-        run = run_create(
-            organisation=school,
-            data=data,
-            source=ProvisioningRun.Source.API,
-            fmt=fmt,
-            max_bytes=MAX_EXTRACT_BYTES,
-            limit_uploads=True,
-            request=request,
-        )
-    except ExtractTooLarge:
-        return _too_large()
-    except UploadLimitReached as exc:  # another upload for the school was recorded while this one arrived
-        return _rate_limited(request, school, exc.retry_after)
-    return JsonResponse(_run_json(request, run), status=202)
-
-
-@require_GET
-def api_run_status(request, pk):
-    """A run's status and report, for the school whose token asks."""
-    school = _bearer(request)
-    if school is None:
-        return _unauthorised(request)
-    run = ProvisioningRun.objects.filter(organisation=school, pk=pk).select_related("organisation").first()
-    if run is None:
-        raise Http404
-    return JsonResponse(_run_json(request, run), json_dumps_params={"ensure_ascii": False})
