@@ -12,7 +12,9 @@ from provisioning import services
 from provisioning.models import NameChangeNotice, OneRosterClass, OneRosterUser, ProvisioningRun
 from provisioning.readers import read_extract
 from provisioning.records import Reason
-from provisioning.services import extract_apply, run_apply, run_approve, run_create, run_reject
+from provisioning.runs import run_apply, run_approve, run_create, run_reject
+from provisioning.sync import apply as sync_apply
+from provisioning.sync import extract_apply, rows
 from tests.factories import learner
 from tests.factories import staff as staff_account
 
@@ -559,7 +561,7 @@ class RunTests:
         def boom(*args, **kwargs):
             raise RuntimeError("worker killed")
 
-        monkeypatch.setattr(services, "_write_changes", boom)
+        monkeypatch.setattr(rows, "changes_write", boom)
         with pytest.raises(RuntimeError):
             apply(wales.secondary, pupils_csv([pupil(1), pupil(2)]))
         assert not Account.objects.filter(upn_hash__isnull=False).exists()
@@ -620,7 +622,7 @@ class ConcurrencyTests:
             raise RuntimeError("worker killed")
 
         data = pupils_csv([pupil(1), pupil(2)])
-        monkeypatch.setattr(services, "audit_record_bulk", killed)
+        monkeypatch.setattr(sync_apply, "audit_record_bulk", killed)
         with pytest.raises(RuntimeError):
             apply(wales.secondary, data)
         # the reservation was committed before the run's transaction; nothing the run made was
@@ -640,7 +642,7 @@ class ConcurrencyTests:
     ):
         # Every learner at both schools is a Dafydd Jones: without names reserved ahead, the second school's
         # claim of JonesD would wait for the first school's transaction to end.
-        real_write = services._write_batch
+        real_write = sync_apply._write_batch
         first_wrote, release = threading.Event(), threading.Event()
         reports, errors = {}, []
 
@@ -650,7 +652,7 @@ class ConcurrencyTests:
                 first_wrote.set()
                 release.wait(60)  # the first school's transaction stays open until the second is done
 
-        monkeypatch.setattr(services, "_write_batch", write_then_hold)
+        monkeypatch.setattr(sync_apply, "_write_batch", write_then_hold)
 
         def worker(org, est):
             try:
@@ -702,7 +704,7 @@ def test_a_row_changed_after_planning_makes_the_run_plan_again(wales, monkeypatc
     from django.utils import timezone
 
     apply(wales.secondary, pupils_csv([pupil(1)]))
-    real, calls = services._plan, []
+    real, calls = sync_apply.extract_plan, []
 
     def plan_then_someone_else_writes(*args, **kwargs):
         plan = real(*args, **kwargs)
@@ -711,7 +713,7 @@ def test_a_row_changed_after_planning_makes_the_run_plan_again(wales, monkeypatc
         calls.append(plan)
         return plan
 
-    monkeypatch.setattr(services, "_plan", plan_then_someone_else_writes)
+    monkeypatch.setattr(sync_apply, "extract_plan", plan_then_someone_else_writes)
     report = apply(wales.secondary, pupils_csv([pupil(1, year="Year 8")]))
     assert len(calls) == 2 and report.updated == 1
     assert Account.objects.get(upn_hash=upn_hash(upn(1))).year_group == "8"

@@ -6,7 +6,8 @@ from django.urls import reverse
 from accounts.models import Account, RoleGrant
 from provisioning.models import NameChangeNotice, ProvisioningRun
 from provisioning.readers import read_extract
-from provisioning.services import extract_apply, run_apply, run_create
+from provisioning.runs import run_apply, run_create
+from provisioning.sync import extract_apply
 from tests.factories import grant
 from tests.factories import staff as staff_account
 
