@@ -14,7 +14,6 @@ from accounts.models import Account, AuditEvent, AuditEventTarget, EmailAlias, I
 from accounts.services import academic_year_end, account_activate, add_months, expiry_for
 from passwords.models import ShownPassword
 from passwords.services import shown_passwords_store_bulk
-from tests.accounts.managing import eager_celery, english_afterwards  # noqa: F401
 from tests.factories import AccountFactory, grant, learner, staff
 
 K = Account.Kind
