@@ -168,7 +168,10 @@ def runs_apply_queued() -> list[int]:
     stale = timezone.now() - STALE_AFTER
     ids = list(
         ProvisioningRun.objects.filter(status=ProvisioningRun.Status.QUEUED)
-        .union(ProvisioningRun.objects.filter(status=ProvisioningRun.Status.RUNNING, started_at__lt=stale))
+        .order_by()  # the model's ordering inside a UNION branch is an error on SQLite (the demo's database)
+        .union(
+            ProvisioningRun.objects.filter(status=ProvisioningRun.Status.RUNNING, started_at__lt=stale).order_by()
+        )
         .values_list("id", flat=True)
     )
     queued = list(ProvisioningRun.objects.filter(pk__in=ids).order_by("created_at", "id"))

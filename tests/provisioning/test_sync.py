@@ -54,6 +54,7 @@ class CreateTests:
         assert Account.objects.get(upn_hash=upn_hash(upn(2))).username == "WynS"
         assert IssuedUsername.objects.get(username_lower="apiorwerthl").account_id == a.pk
 
+    @pytest.mark.postgres_only(reason="reads every column through row_to_json")
     def test_the_upn_is_stored_nowhere(self, wales):
         apply(wales.secondary, pupils_csv([pupil(1), pupil(2, upn_value="A801200005001")]))
         with connection.cursor() as cursor:
@@ -570,6 +571,7 @@ class RunTests:
         assert apply(wales.secondary, pupils_csv([pupil(1), pupil(2)])).created == 2
 
 
+@pytest.mark.postgres_only(reason="row locks between connections and username reservations")
 @pytest.mark.django_db(transaction=True)
 class ConcurrencyTests:
     def test_two_runs_for_one_school_never_overlap(self, wales):

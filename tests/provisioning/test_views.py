@@ -78,7 +78,11 @@ class RunDetailTests:
         client = login(digital_champion)
         client.cookies["django_language"] = "cy"
         response = client.get(reverse("provisioning:run_detail", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="cy")
-        assert response.status_code == 200
+        html = response.content.decode()
+        assert response.status_code == 200 and '<html lang="cy">' in html
+        for welsh in ("Rhediad darparu", "Beth wnaeth y rhediad", "Ni wrthodwyd unrhyw resi."):
+            assert welsh in html
+        assert "Provisioning run" not in html
 
     def test_another_schools_run_is_not_found(self, wales, other_champion, login):
         run = held_run(wales.secondary)
