@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Organisation
 from accounts.permissions import Action, organisation_ids_for, organisations_for
+from accounts.text import name_sort_key
 
 K = Account.Kind
 
@@ -57,14 +58,25 @@ def _icu_collations() -> bool:
 def name_order(field: str, *, descending: bool = False, language: str | None = None):
     """An ORDER BY term for a name as people read lists of them, whatever the database's own collation.
 
-    On PostgreSQL with ICU: case and accents count only to break ties (ap Rhys among the A's, Ŵyn among the W's),
-    and in Welsh the digraphs ch, dd, ff, ng, ll, ph, rh and th follow c, d, f, g, l, p, r and t (Lynch, Lloyd).
+    Case and accents count only to break ties (ap Rhys among the A's, Ŵyn among the W's), and in Welsh the
+    digraphs ch, dd, ff, ng, ll, ph, rh and th follow c, d, f, g, l, p, r and t (Lynch, Lloyd): ICU's
+    collations on PostgreSQL, their twins from accounts.text.name_sort_key on SQLite (the demo).
     """
     term = F(field)
+    welsh = (language or get_language() or "").startswith("cy")
     if connection.vendor == "postgresql" and _icu_collations():
-        welsh = (language or get_language() or "").startswith("cy")
         term = Collate(term, "cy-x-icu" if welsh else "und-x-icu")
+    elif connection.vendor == "sqlite":
+        term = Collate(term, "ump_names_cy" if welsh else "ump_names")
     return term.desc() if descending else term.asc()
+
+
+def sqlite_collations(sender, connection, **kwargs):
+    """connection_created receiver: a SQLite connection learns the name orders PostgreSQL has from ICU."""
+    if connection.vendor != "sqlite":
+        return
+    for name, welsh in (("ump_names", False), ("ump_names_cy", True)):
+        connection.connection.create_collation(name, functools.partial(_compare_names, welsh=welsh))
 
 
 def by_surname(*, language: str | None = None) -> tuple:
@@ -179,3 +191,8 @@ def _default_organisation(actor, action, *, kinds, org_kinds):
     if org_kinds is not None:
         candidates = candidates.filter(kind__in=org_kinds)
     return candidates.order_by("name").first() or own
+
+
+def _compare_names(a: str, b: str, *, welsh: bool) -> int:
+    key_a, key_b = name_sort_key(a, welsh=welsh), name_sort_key(b, welsh=welsh)
+    return (key_a > key_b) - (key_a < key_b)
