@@ -74,7 +74,14 @@ GROUPS = {
 
 
 def audit_record(
-    *, actor, action, targets=(), organisation=None, request=None, outcome="success", details=None
+    *,
+    actor,
+    action,
+    targets=(),
+    organisation=None,
+    request=None,
+    outcome=AuditEvent.Outcome.SUCCESS,
+    details=None,
 ):
     """Append one audit event. `details` must never hold a password, token or UPN."""
     code = AuditAction(action).value  # an unknown code is a bug: refused before anything is written

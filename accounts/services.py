@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.audit import AuditAction, audit_record, audit_record_bulk  # noqa: F401 (provisioning, until it moves)
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Account, AuditEvent, Organisation, RoleGrant
 from accounts.usernames import username_allocate, usernames_bind
 

@@ -23,6 +23,8 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    # FormView would hand a PUT to post(): a sign-in is a GET for the form and a POST for the attempt, no more.
+    http_method_names = ["get", "post", "options"]
 
     def form_valid(self, form):
         response = super().form_valid(form)

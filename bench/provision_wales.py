@@ -36,7 +36,7 @@ from django.db import connection  # noqa: E402
 
 from accounts.models import Account, Organisation  # noqa: E402
 from provisioning.readers import read_mis_csv  # noqa: E402
-from provisioning.services import Item, extract_apply, extracts_apply  # noqa: E402
+from provisioning.sync import Item, extract_apply, extracts_apply  # noqa: E402
 from provisioning.upn import upn_make  # noqa: E402
 
 TODAY = date(2026, 11, 23)
@@ -542,17 +542,16 @@ def provision(extracts, orgs, jobs, batch):
 # Where a run's time goes (single process only): wall time spent inside each step of the sync.
 STEPS = {
     "provisioning.readers": ("read_mis_csv",),
-    "provisioning.services": (
-        "_plan",
+    "provisioning.sync.apply": (
+        "extract_plan",
         "usernames_allocate_bulk",
-        "_insert_accounts",
         "_store_initial_passwords",
-        "_write_changes",
         "_write_batch",
         "_write_notices",
         "audit_record_bulk",
-        "_run_finish",
     ),
+    "provisioning.sync.rows": ("accounts_insert", "changes_write"),
+    "provisioning.runs": ("_run_finish",),
 }
 SPENT = {}
 

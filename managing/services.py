@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import AuditAction, audit_record
 from accounts.lifecycle import add_months, needs_new_expiry
-from accounts.models import Account, AccountRequest, EmailAlias, ExpiryDecision
+from accounts.models import Account, AccountRequest, AuditEvent, EmailAlias, ExpiryDecision
 from accounts.permissions import Action, Scope, require
 from accounts.sealing import seal, unseal
 from accounts.services import (
@@ -132,7 +132,7 @@ def account_request_fail(*, request_id: int) -> None:
         actor=pending.requested_by_id,
         action=AuditAction.ACCOUNT_REQUEST_FAILED,
         organisation=pending.organisation,
-        outcome="failure",
+        outcome=AuditEvent.Outcome.FAILURE,
         details={"request": pending.pk, "kind": pending.kind},
     )
 

@@ -12,6 +12,7 @@ from accounts.audit import AuditAction, audit_record
 from accounts.bulk import rows_copy
 from accounts.models import Account, Organisation
 from accounts.sealing import seal, seal_many
+from passwords import tasks  # the module, not the task: tasks.py imports this module in turn
 from passwords.generators import learner_password, random_password
 from passwords.models import GroupResetItem, GroupResetJob, ShownPassword
 
@@ -183,9 +184,7 @@ def group_reset_start(
         request=request,
         details={"job": job.pk, "group_kind": group_kind, "group": group},
     )
-    from passwords.tasks import group_reset_run
-
-    transaction.on_commit(lambda: group_reset_run.delay(job.pk))
+    transaction.on_commit(lambda: tasks.group_reset_run.delay(job.pk))
     return job
 
 

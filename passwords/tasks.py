@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from passwords import services
+from passwords.models import GroupResetJob
 
 
 @shared_task(
@@ -18,8 +19,6 @@ from passwords import services
 )
 def group_reset_run(self, job_id: int) -> None:
     """Apply a group reset; a retry (or a redelivery after a worker crash) resumes where it stopped."""
-    from passwords.models import GroupResetJob
-
     if not GroupResetJob.objects.filter(pk=job_id).exists():
         return  # the job was deleted (or the message belongs to another database): nothing to do
     try:

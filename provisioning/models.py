@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
+from provisioning.readers import Problem
 
 
 class ProvisioningRun(models.Model):
@@ -93,8 +94,6 @@ class ProvisioningRun(models.Model):
 
     @property
     def error_message(self):
-        from provisioning.readers import Problem
-
         if not self.error_code:
             return ""
         try:

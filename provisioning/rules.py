@@ -73,10 +73,6 @@ def staff_refusal(record: StaffRecord, today: date) -> Reason | None:
     return None
 
 
-def _left(leaving: date | None, deleted: bool, today: date) -> bool:
-    return deleted or (leaving is not None and leaving < today)
-
-
 def assess(extract: Extract, today: date) -> Assessment:
     """Sort every row of the extract: eligible, leaver, or refused with a reason."""
     out = Assessment(refused=list(extract.refused))
@@ -123,3 +119,7 @@ def assess(extract: Extract, today: date) -> Assessment:
             out.staff.append(s)
     out.refused.sort(key=lambda r: r.row)
     return out
+
+
+def _left(leaving: date | None, deleted: bool, today: date) -> bool:
+    return deleted or (leaving is not None and leaving < today)

@@ -2,8 +2,11 @@
 
 from celery import shared_task
 
+# provisioning.runs enqueues apply_run: each module imports the other as a module, never a name from it, so that
+# either may be imported first.
+from provisioning import runs
 from provisioning.models import ProvisioningRun
-from provisioning.services import ProvisioningError, run_apply, runs_apply_queued
+from provisioning.sync import ProvisioningError
 
 
 @shared_task(acks_late=True, soft_time_limit=30 * 60, time_limit=35 * 60)
@@ -13,7 +16,7 @@ def apply_run(run_id: int) -> dict:
     if run is None:
         return {"run": run_id, "status": "missing"}
     try:
-        report = run_apply(run=run)
+        report = runs.run_apply(run=run)
     except ProvisioningError:
         return {"run": run_id, "status": "skipped"}
     return {"run": run_id, **report.counts()}
@@ -22,4 +25,4 @@ def apply_run(run_id: int) -> dict:
 @shared_task(acks_late=True, soft_time_limit=55 * 60, time_limit=60 * 60)
 def apply_queued_runs() -> list[int]:
     """Hourly: apply every queued extract, and any a killed worker left half-done."""
-    return runs_apply_queued()
+    return runs.runs_apply_queued()

@@ -13,10 +13,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Action, Scope, require
-from accounts.services import audit_record
 from provisioning.models import ProvisioningRun
 from provisioning.readers import Problem
 from provisioning.records import Reason
+from provisioning.runs import (
+    MAX_EXTRACT_BYTES,
+    ExtractTooLarge,
+    UploadLimitReached,
+    run_approve,
+    run_create,
+    run_reject,
+    upload_refuse,
+)
 from provisioning.selectors import (
     chart_series,
     notices_pending,
@@ -24,38 +32,10 @@ from provisioning.selectors import (
     runs_visible,
     upload_retry_after,
 )
-from provisioning.services import (
-    MAX_EXTRACT_BYTES,
-    ExtractTooLarge,
-    ProvisioningError,
-    UploadLimitReached,
-    notice_decide,
-    run_approve,
-    run_create,
-    run_reject,
-    token_authenticate,
-)
+from provisioning.services import notice_decide, token_authenticate, token_refuse
+from provisioning.sync import ProvisioningError
 
-MAX_UPLOAD_BYTES = MAX_EXTRACT_BYTES
 RECENT = 20
-
-
-def _schools_or_403(user):
-    schools = provisioning_schools(user)
-    if not schools.exists():
-        raise PermissionDenied
-    return schools
-
-
-def _refused_rows(run):
-    rows = []
-    for item in run.refused_rows:
-        try:
-            message = Reason(item["reason"]).label
-        except ValueError:
-            message = item["reason"]
-        rows.append({**item, "message": message})
-    return rows
 
 
 @require_GET
@@ -90,16 +70,130 @@ def page(request):
     )
 
 
-def _visible_run(request, pk):
-    _schools_or_403(request.user)
-    return get_object_or_404(runs_visible(request.user), pk=pk)
-
-
 @require_GET
 @login_required
 def run_detail(request, pk):
     run = _visible_run(request, pk)
     return render(request, "provisioning/run_detail.html", {"run": run, "refused_rows": _refused_rows(run)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_approve_view(request, pk):
+    """Confirm, then apply a held run."""
+    return _decide_held_run(request, pk, approve=True)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def run_reject_view(request, pk):
+    """Confirm, then discard a held run."""
+    return _decide_held_run(request, pk, approve=False)
+
+
+@require_POST
+@login_required
+def notice_accept(request, pk):
+    notice = _visible_notice(request, pk)
+    notice_decide(notice=notice, actor=request.user, accept=True)
+    messages.success(request, _("The legal names now match the MIS. The username is unchanged."))
+    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+
+
+@require_POST
+@login_required
+def notice_dismiss(request, pk):
+    notice = _visible_notice(request, pk)
+    notice_decide(notice=notice, actor=request.user, accept=False)
+    messages.success(request, _("The notice was dismissed."))
+    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+
+
+# ---------------------------------------------------------------- API
+
+
+@csrf_exempt  # a bearer token, never a cookie: there is no session to forge
+@require_POST
+def api_extract_upload(request):
+    """Queue an extract for the token's school; the response gives the run and where to read its status."""
+    school = _bearer(request)
+    if school is None:
+        return _unauthorised(request)  # before the limit: a wrong token never counts against a school
+    # before the body is read: a school over its limit costs the portal one query
+    if retry_after := upload_retry_after(school):
+        return _rate_limited(request, school, retry_after)
+    fmt = request.GET.get("format", "auto")
+    if fmt not in ("auto", "mis-csv", "oneroster"):
+        return JsonResponse({"error": "bad_format"}, status=400)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_EXTRACT_BYTES:
+        return _too_large()
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            return JsonResponse({"error": "no_file"}, status=400)
+        data, empty = upload, not upload.size
+    else:
+        # the request itself is the file: read as a stream, never whole, so no in-memory limit applies
+        data, empty = request, not length
+    if empty:
+        return JsonResponse({"error": "empty"}, status=400)
+    try:
+        run = run_create(
+            organisation=school,
+            data=data,
+            source=ProvisioningRun.Source.API,
+            fmt=fmt,
+            max_bytes=MAX_EXTRACT_BYTES,
+            limit_uploads=True,
+            request=request,
+        )
+    except ExtractTooLarge:
+        return _too_large()
+    except UploadLimitReached as exc:  # another upload for the school was recorded while this one arrived
+        return _rate_limited(request, school, exc.retry_after)
+    return JsonResponse(_run_json(request, run), status=202)
+
+
+@require_GET
+def api_run_status(request, pk):
+    """A run's status and report, for the school whose token asks."""
+    school = _bearer(request)
+    if school is None:
+        return _unauthorised(request)
+    run = ProvisioningRun.objects.filter(organisation=school, pk=pk).select_related("organisation").first()
+    if run is None:
+        raise Http404
+    return JsonResponse(_run_json(request, run), json_dumps_params={"ensure_ascii": False})
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _schools_or_403(user):
+    schools = provisioning_schools(user)
+    if not schools.exists():
+        raise PermissionDenied
+    return schools
+
+
+def _refused_rows(run):
+    rows = []
+    for item in run.refused_rows:
+        try:
+            message = Reason(item["reason"]).label
+        except ValueError:
+            message = item["reason"]
+        rows.append({**item, "message": message})
+    return rows
+
+
+def _visible_run(request, pk):
+    _schools_or_403(request.user)
+    return get_object_or_404(runs_visible(request.user), pk=pk)
 
 
 def _decide_held_run(request, pk, *, approve):
@@ -128,46 +222,11 @@ def _decide_held_run(request, pk, *, approve):
     return render(request, "provisioning/confirm.html", {"run": run, "approve": approve})
 
 
-@require_http_methods(["GET", "POST"])
-@login_required
-def run_approve_view(request, pk):
-    """Confirm, then apply a held run."""
-    return _decide_held_run(request, pk, approve=True)
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-def run_reject_view(request, pk):
-    """Confirm, then discard a held run."""
-    return _decide_held_run(request, pk, approve=False)
-
-
 def _visible_notice(request, pk):
     _schools_or_403(request.user)
     notice = get_object_or_404(notices_pending(request.user), pk=pk)
     require(request.user, Action.MANAGE_PROVISIONING, Scope(notice.organisation))
     return notice
-
-
-@require_POST
-@login_required
-def notice_accept(request, pk):
-    notice = _visible_notice(request, pk)
-    notice_decide(notice=notice, actor=request.user, accept=True)
-    messages.success(request, _("The legal names now match the MIS. The username is unchanged."))
-    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
-
-
-@require_POST
-@login_required
-def notice_dismiss(request, pk):
-    notice = _visible_notice(request, pk)
-    notice_decide(notice=notice, actor=request.user, accept=False)
-    messages.success(request, _("The notice was dismissed."))
-    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
-
-
-# ---------------------------------------------------------------- API
 
 
 def _bearer(request):
@@ -179,13 +238,7 @@ def _bearer(request):
 
 
 def _unauthorised(request):
-    audit_record(
-        actor=None,
-        action="provisioning.api_denied",
-        request=request,
-        outcome="denied",
-        details={"path": request.path},
-    )
+    token_refuse(request=request)
     response = JsonResponse({"error": "invalid_token"}, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="ump", error="invalid_token"'
     return response
@@ -201,7 +254,7 @@ def _too_large():
     return _error(
         Problem.ZIP_TOO_LARGE.value,
         _("The extract is larger than %(mb)s MB, the most the portal accepts. It was not kept.")
-        % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)},
+        % {"mb": MAX_EXTRACT_BYTES // (1024 * 1024)},
         413,
     )
 
@@ -209,14 +262,7 @@ def _too_large():
 def _rate_limited(request, school, retry_after):
     limit = settings.UMP_PROVISIONING_UPLOADS_PER_HOUR
     minutes = -(-retry_after // 60)
-    audit_record(
-        actor=None,
-        action="provisioning.upload",
-        organisation=school,
-        request=request,
-        outcome="denied",
-        details={"reason": "rate_limited", "limit": limit, "retry_after": retry_after},
-    )
+    upload_refuse(organisation=school, request=request, retry_after=retry_after)
     message = ngettext(
         "This school has reached its hourly upload limit (%(limit)s). Try again in %(minutes)s minute.",
         "This school has reached its hourly upload limit (%(limit)s). Try again in %(minutes)s minutes.",
@@ -243,67 +289,3 @@ def _run_json(request, run):
         data["error"] = run.error_code
         data["error_message"] = str(run.error_message)
     return data
-
-
-@csrf_exempt  # a bearer token, never a cookie: there is no session to forge
-@require_POST
-def api_extract_upload(request):
-    """Queue an extract for the token's school; the response gives the run and where to read its status."""
-    school = _bearer(request)
-    if school is None:
-        return _unauthorised(request)  # before the limit: a wrong token never counts against a school
-    # before the body is read: a school over its limit costs the portal one query
-    if retry_after := upload_retry_after(school):
-        return _rate_limited(request, school, retry_after)
-    fmt = request.GET.get("format", "auto")
-    if fmt not in ("auto", "mis-csv", "oneroster"):
-        return JsonResponse({"error": "bad_format"}, status=400)
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_UPLOAD_BYTES:
-        return _too_large()
-    if request.content_type == "multipart/form-data":
-        upload = request.FILES.get("file")
-        if upload is None:
-            return JsonResponse({"error": "no_file"}, status=400)
-        data, empty = upload, not upload.size
-    else:
-        # the request itself is the file: read as a stream, never whole, so no in-memory limit applies
-        data, empty = request, not length
-    if empty:
-        return JsonResponse({"error": "empty"}, status=400)
-    try:
-        run = run_create(
-            organisation=school,
-            data=data,
-            source=ProvisioningRun.Source.API,
-            fmt=fmt,
-            max_bytes=MAX_UPLOAD_BYTES,
-            limit_uploads=True,
-        )
-    except ExtractTooLarge:
-        return _too_large()
-    except UploadLimitReached as exc:  # another upload for the school was recorded while this one arrived
-        return _rate_limited(request, school, exc.retry_after)
-    audit_record(
-        actor=None,
-        action="provisioning.upload",
-        organisation=school,
-        request=request,
-        details={"run": run.pk, "bytes": run.file_size},
-    )
-    return JsonResponse(_run_json(request, run), status=202)
-
-
-@require_GET
-def api_run_status(request, pk):
-    """A run's status and report, for the school whose token asks."""
-    school = _bearer(request)
-    if school is None:
-        return _unauthorised(request)
-    run = ProvisioningRun.objects.filter(organisation=school, pk=pk).select_related("organisation").first()
-    if run is None:
-        raise Http404
-    return JsonResponse(_run_json(request, run), json_dumps_params={"ensure_ascii": False})

@@ -1,15 +1,62 @@
-"""Shared fixtures: a small Wales and the named people the tests talk about."""
+"""Shared fixtures: a small Wales and the named people the tests talk about; the SQLite run's selection."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
+from django.utils import translation
 
 from accounts.models import Account, Organisation, RoleGrant
 from tests.factories import AccountFactory, OrganisationFactory, grant, learner, staff
+from ump.celery import app as celery_app
 
 pytest_plugins = ["tests.celery_worker"]
 
 K = Account.Kind
+TESTS = Path(__file__).resolve().parent
+# The demo runs on SQLite (README), where the apps' fast paths take their SQLite twins: scripts/test runs
+# these folders a second time there. The rest of the suite (browser journeys, quality gates, the catalogue)
+# needs the real services or no database, and runs once, on PostgreSQL.
+SQLITE_SUITES = {"accounts", "managing", "passwords", "printing", "provisioning"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Off PostgreSQL: deselect what is not in SQLITE_SUITES and skip tests marked postgres_only(reason=...)."""
+    on_postgres = connection.vendor == "postgresql"
+    kept, deselected = [], []
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        reason = marker and (marker.kwargs.get("reason") or (marker.args[:1] or [""])[0])
+        if marker and not reason:
+            raise pytest.UsageError(f"{item.nodeid}: postgres_only needs a reason")
+        if on_postgres:
+            continue
+        if not item.path.is_relative_to(TESTS) or item.path.relative_to(TESTS).parts[0] not in SQLITE_SUITES:
+            deselected.append(item)
+            continue
+        if marker:
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}"))
+        kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in-process, as with no broker configured, unless a test starts a real worker."""
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A Welsh request leaves Welsh active in this thread; later tests expect the default language."""
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

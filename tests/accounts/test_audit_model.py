@@ -70,9 +70,8 @@ class TestAppendOnly:
         with pytest.raises(PermissionError):
             AuditEvent.objects.all().delete()
 
+    @pytest.mark.postgres_only(reason="the append-only trigger")
     def test_the_database_refuses_updates_behind_the_orms_back(self, teacher):
-        if connection.vendor != "postgresql":
-            pytest.skip("the trigger is PostgreSQL's")
         audit_record(actor=teacher, action=AuditAction.PASSWORD_RESET)
         with (
             pytest.raises((InternalError, IntegrityError, ProgrammingError)),

@@ -92,6 +92,7 @@ print(json.dumps(single + bulk))
 """
 
 
+@pytest.mark.postgres_only(reason="two processes on one database: row locks")
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_allocating_at_once_never_share_a_username():
     db = connection.settings_dict
@@ -138,12 +139,14 @@ class TestNumbering:
 
 @pytest.mark.django_db(transaction=True)
 class TestReservation:
+    @pytest.mark.postgres_only(reason="username reservations")
     def test_reservations_are_disjoint_and_continue_after_what_was_issued(self):
         usernames_allocate_bulk([("Dafydd", "Jones")] * 3)
         first = usernames_reserve({"JonesD": 2, "EvansO": 1})
         second = usernames_reserve({"JonesD": 2})
         assert (list(first["jonesd"]), list(first["evanso"]), list(second["jonesd"])) == ([4, 5], [1], [6, 7])
 
+    @pytest.mark.postgres_only(reason="username reservations")
     def test_a_reservation_commits_at_once_and_an_unused_number_stays_a_gap(self):
         reserved = usernames_reserve({"JonesD": 2})
         assert UsernameCounter.objects.get(base_lower="jonesd").top == 2  # seen by every other connection
@@ -152,6 +155,7 @@ class TestReservation:
         # a later reservation never hands out the number this run left unused
         assert list(usernames_reserve({"JonesD": 1})["jonesd"]) == [3]
 
+    @pytest.mark.postgres_only(reason="username reservations")
     def test_names_issued_without_a_reservation_are_never_reserved(self):
         usernames_reserve({"JonesD": 1})
         usernames_allocate_bulk([("Dai", "Jones")] * 4)  # no reservation: JonesD..JonesD4 (1 was never used)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from provisioning import views
 from provisioning.models import ProvisioningRun, SchoolToken
-from provisioning.services import run_apply, token_issue, token_revoke
+from provisioning.runs import run_apply
+from provisioning.services import token_issue, token_revoke
 
 from .conftest import TODAY
 from .extracts import pupil, pupils_csv
@@ -231,7 +232,7 @@ class SizeCapTests:
     def test_an_extract_over_the_cap_is_413_with_a_message_and_nothing_is_kept(
         self, client, wales, settings, monkeypatch
     ):
-        monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
+        monkeypatch.setattr(views, "MAX_EXTRACT_BYTES", 2 * 1024 * 1024)
         token = token_issue(organisation=wales.secondary)
         response = post(client, token, b"x" * (2 * 1024 * 1024 + 1))
         assert response.status_code == 413
@@ -242,7 +243,7 @@ class SizeCapTests:
         assert not ProvisioningRun.objects.exists() and extracts_kept(settings) == []
 
     def test_the_413_message_is_in_welsh_for_a_welsh_client(self, client, wales, monkeypatch):
-        monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 1024 * 1024)
+        monkeypatch.setattr(views, "MAX_EXTRACT_BYTES", 1024 * 1024)
         token = token_issue(organisation=wales.secondary)
         response = post(client, token, b"x" * (1024 * 1024 + 1), HTTP_ACCEPT_LANGUAGE="cy")
         assert response.status_code == 413
@@ -253,7 +254,7 @@ class SizeCapTests:
     def test_a_multipart_upload_over_the_cap_is_413(self, client, wales, settings, monkeypatch):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 1024 * 1024)
+        monkeypatch.setattr(views, "MAX_EXTRACT_BYTES", 1024 * 1024)
         token = token_issue(organisation=wales.secondary)
         response = client.post(
             URL,
@@ -268,7 +269,7 @@ class SizeCapTests:
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         data = pupils_csv([pupil(n) for n in range(1, 40)])
-        monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", len(data) + 50)
+        monkeypatch.setattr(views, "MAX_EXTRACT_BYTES", len(data) + 50)
         real = views.run_create
         monkeypatch.setattr(views, "run_create", lambda **kw: real(**{**kw, "max_bytes": len(data) - 1}))
         token = token_issue(organisation=wales.secondary)

@@ -4,10 +4,11 @@ import pytest
 
 from accounts.models import Account, AuditEvent, AuditEventTarget, IssuedUsername
 from accounts.sealing import upn_hash
-from provisioning import services
 from provisioning.models import ProvisioningRun
 from provisioning.readers import read_extract
-from provisioning.services import Item, extract_apply, extracts_apply, run_create, runs_apply_queued
+from provisioning.runs import run_create, runs_apply_queued
+from provisioning.sync import Item, extract_apply, extracts_apply
+from provisioning.sync import apply as sync_apply
 
 from .conftest import TODAY
 from .extracts import pupil, pupils_csv, staff, staff_csv, upn
@@ -98,7 +99,7 @@ class BatchTests:
         def killed(*args, **kwargs):
             raise RuntimeError("worker killed")
 
-        monkeypatch.setattr(services, "audit_record_bulk", killed)
+        monkeypatch.setattr(sync_apply, "audit_record_bulk", killed)
         with pytest.raises(RuntimeError):
             batch(
                 item(wales.secondary, pupils_csv([pupil(1), pupil(2)])),
@@ -131,14 +132,14 @@ class QueueTests:
         unreadable = self.queue(wales.secondary, b"\x00\x01 not an extract")
         fine = self.queue(wales.other_school, pupils_csv([pupil(1, est=2001)]))
         broken = self.queue(wales.secondary, staff_csv([staff("RMO", "Morgan", "Rhys")]))
-        real_plan = services._plan
+        real_plan = sync_apply.extract_plan
 
-        def plan(organisation, extract, today, assessment):
+        def plan(organisation, extract, assessment):
             if "staff" in extract.kinds:
                 raise RuntimeError("a bug met by one school's data")
-            return real_plan(organisation, extract, today, assessment)
+            return real_plan(organisation, extract, assessment)
 
-        monkeypatch.setattr(services, "_plan", plan)
+        monkeypatch.setattr(sync_apply, "extract_plan", plan)
         runs_apply_queued()
         status = dict(ProvisioningRun.objects.values_list("pk", "status"))
         assert (status[unreadable.pk], status[fine.pk], status[broken.pk]) == ("failed", "applied", "failed")
@@ -155,10 +156,10 @@ class StaleRowTests:
         apply_alone(wales.other_school, pupils_csv([pupil(1, est=2001, reg="7A")]))
         account = Account.objects.get(upn_hash=upn_hash(upn(1)))
         planned = []
-        real_plan = services._plan
+        real_plan = sync_apply.extract_plan
 
-        def plan(organisation, extract, today, assessment):
-            result = real_plan(organisation, extract, today, assessment)
+        def plan(organisation, extract, assessment):
+            result = real_plan(organisation, extract, assessment)
             planned.append(organisation.code)
             if len(planned) == 1:
                 # another worker changes the secondary's learner after this batch read it
@@ -167,7 +168,7 @@ class StaleRowTests:
                 )
             return result
 
-        monkeypatch.setattr(services, "_plan", plan)
+        monkeypatch.setattr(sync_apply, "extract_plan", plan)
         reports = batch(
             item(wales.secondary, pupils_csv([pupil(1, reg="7B")])),
             item(wales.other_school, pupils_csv([pupil(1, est=2001, reg="7B")])),
@@ -184,7 +185,7 @@ class DeadlockTests:
         class Deadlock(Exception):
             sqlstate = "40P01"
 
-        real = services._apply_batch
+        real = sync_apply._apply_batch
         sizes = []
 
         def apply_batch(items, *args):
@@ -196,7 +197,7 @@ class DeadlockTests:
                     raise OperationalError("deadlock detected") from cause
             return real(items, *args)
 
-        monkeypatch.setattr(services, "_apply_batch", apply_batch)
+        monkeypatch.setattr(sync_apply, "_apply_batch", apply_batch)
         reports = batch(
             item(wales.secondary, pupils_csv([pupil(1)])),
             item(wales.other_school, pupils_csv([pupil(1, est=2001)])),

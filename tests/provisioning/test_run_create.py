@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 
 from provisioning.models import ProvisioningRun
-from provisioning.services import CHUNK_BYTES, ExtractTooLarge, run_create
+from provisioning.runs import CHUNK_BYTES, ExtractTooLarge, run_create
 
 from .extracts import pupil, pupils_csv
 

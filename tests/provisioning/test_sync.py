@@ -12,7 +12,9 @@ from provisioning import services
 from provisioning.models import NameChangeNotice, OneRosterClass, OneRosterUser, ProvisioningRun
 from provisioning.readers import read_extract
 from provisioning.records import Reason
-from provisioning.services import extract_apply, run_apply, run_approve, run_create, run_reject
+from provisioning.runs import run_apply, run_approve, run_create, run_reject
+from provisioning.sync import apply as sync_apply
+from provisioning.sync import extract_apply, rows
 from tests.factories import learner
 from tests.factories import staff as staff_account
 
@@ -52,6 +54,7 @@ class CreateTests:
         assert Account.objects.get(upn_hash=upn_hash(upn(2))).username == "WynS"
         assert IssuedUsername.objects.get(username_lower="apiorwerthl").account_id == a.pk
 
+    @pytest.mark.postgres_only(reason="reads every column through row_to_json")
     def test_the_upn_is_stored_nowhere(self, wales):
         apply(wales.secondary, pupils_csv([pupil(1), pupil(2, upn_value="A801200005001")]))
         with connection.cursor() as cursor:
@@ -559,7 +562,7 @@ class RunTests:
         def boom(*args, **kwargs):
             raise RuntimeError("worker killed")
 
-        monkeypatch.setattr(services, "_write_changes", boom)
+        monkeypatch.setattr(rows, "changes_write", boom)
         with pytest.raises(RuntimeError):
             apply(wales.secondary, pupils_csv([pupil(1), pupil(2)]))
         assert not Account.objects.filter(upn_hash__isnull=False).exists()
@@ -568,6 +571,7 @@ class RunTests:
         assert apply(wales.secondary, pupils_csv([pupil(1), pupil(2)])).created == 2
 
 
+@pytest.mark.postgres_only(reason="row locks between connections and username reservations")
 @pytest.mark.django_db(transaction=True)
 class ConcurrencyTests:
     def test_two_runs_for_one_school_never_overlap(self, wales):
@@ -620,7 +624,7 @@ class ConcurrencyTests:
             raise RuntimeError("worker killed")
 
         data = pupils_csv([pupil(1), pupil(2)])
-        monkeypatch.setattr(services, "audit_record_bulk", killed)
+        monkeypatch.setattr(sync_apply, "audit_record_bulk", killed)
         with pytest.raises(RuntimeError):
             apply(wales.secondary, data)
         # the reservation was committed before the run's transaction; nothing the run made was
@@ -640,7 +644,7 @@ class ConcurrencyTests:
     ):
         # Every learner at both schools is a Dafydd Jones: without names reserved ahead, the second school's
         # claim of JonesD would wait for the first school's transaction to end.
-        real_write = services._write_batch
+        real_write = sync_apply._write_batch
         first_wrote, release = threading.Event(), threading.Event()
         reports, errors = {}, []
 
@@ -650,7 +654,7 @@ class ConcurrencyTests:
                 first_wrote.set()
                 release.wait(60)  # the first school's transaction stays open until the second is done
 
-        monkeypatch.setattr(services, "_write_batch", write_then_hold)
+        monkeypatch.setattr(sync_apply, "_write_batch", write_then_hold)
 
         def worker(org, est):
             try:
@@ -702,7 +706,7 @@ def test_a_row_changed_after_planning_makes_the_run_plan_again(wales, monkeypatc
     from django.utils import timezone
 
     apply(wales.secondary, pupils_csv([pupil(1)]))
-    real, calls = services._plan, []
+    real, calls = sync_apply.extract_plan, []
 
     def plan_then_someone_else_writes(*args, **kwargs):
         plan = real(*args, **kwargs)
@@ -711,7 +715,7 @@ def test_a_row_changed_after_planning_makes_the_run_plan_again(wales, monkeypatc
         calls.append(plan)
         return plan
 
-    monkeypatch.setattr(services, "_plan", plan_then_someone_else_writes)
+    monkeypatch.setattr(sync_apply, "extract_plan", plan_then_someone_else_writes)
     report = apply(wales.secondary, pupils_csv([pupil(1, year="Year 8")]))
     assert len(calls) == 2 and report.updated == 1
     assert Account.objects.get(upn_hash=upn_hash(upn(1))).year_group == "8"

@@ -6,7 +6,8 @@ from django.urls import reverse
 from accounts.models import Account, RoleGrant
 from provisioning.models import NameChangeNotice, ProvisioningRun
 from provisioning.readers import read_extract
-from provisioning.services import extract_apply, run_apply, run_create
+from provisioning.runs import run_apply, run_create
+from provisioning.sync import extract_apply
 from tests.factories import grant
 from tests.factories import staff as staff_account
 
@@ -77,7 +78,11 @@ class RunDetailTests:
         client = login(digital_champion)
         client.cookies["django_language"] = "cy"
         response = client.get(reverse("provisioning:run_detail", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="cy")
-        assert response.status_code == 200
+        html = response.content.decode()
+        assert response.status_code == 200 and '<html lang="cy">' in html
+        for welsh in ("Rhediad darparu", "Beth wnaeth y rhediad", "Ni wrthodwyd unrhyw resi."):
+            assert welsh in html
+        assert "Provisioning run" not in html
 
     def test_another_schools_run_is_not_found(self, wales, other_champion, login):
         run = held_run(wales.secondary)

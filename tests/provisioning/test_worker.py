@@ -6,7 +6,8 @@ from django.core.management import call_command
 
 from accounts.models import Account
 from provisioning.models import ProvisioningRun
-from provisioning.services import run_create, token_issue
+from provisioning.runs import run_create
+from provisioning.services import token_issue
 from provisioning.tasks import apply_queued_runs
 from tests.celery_worker import celery_worker, celery_worker_factory  # noqa: F401 - fixtures
 

@@ -14,11 +14,13 @@ import zipfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from accounts.models import Organisation
 from provisioning.models import ProvisioningRun
 from provisioning.readers import ONEROSTER_FILES, ExtractError, read_extract
-from provisioning.services import ProvisioningError, extract_apply, run_apply, run_create
+from provisioning.runs import run_apply, run_create
+from provisioning.sync import ProvisioningError, extract_apply
 
 PHASES = ("plan", "create", "update", "done")
 
@@ -71,8 +73,6 @@ class Command(BaseCommand):
     def _bar(self, *, enabled):
         if not enabled:
             return None
-        from tqdm import tqdm
-
         return tqdm(total=len(PHASES), unit="step", file=sys.stdout, leave=False)
 
     def _stepper(self, bar):

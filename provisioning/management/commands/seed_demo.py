@@ -24,7 +24,7 @@ from accounts.services import display_name_for, email_for, role_grant
 from accounts.usernames import username_allocate, usernames_bind
 from passwords.models import ShownPassword
 from provisioning.models import ProvisioningRun
-from provisioning.services import run_apply, run_create
+from provisioning.runs import run_apply, run_create
 from provisioning.upn import upn_make
 
 DEMO_PASSWORD = "CroesoHwb2026"  # noqa: S105 - the published demo password, printed on purpose.

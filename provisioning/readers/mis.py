@@ -1,0 +1,142 @@
+"""An MIS CSV export (SIMS, Teacher Centre and the like): the full list of a school's pupils, or of its staff."""
+
+from provisioning.readers.text import (
+    ExtractError,
+    Problem,
+    decode,
+    header_key,
+    parse_bool,
+    parse_date,
+    parse_year,
+    read_rows,
+    split_list,
+)
+from provisioning.records import (
+    LEARNER,
+    LEARNER_FIELDS,
+    STAFF,
+    STAFF_FIELDS,
+    Extract,
+    LearnerRecord,
+    Reason,
+    Refusal,
+    StaffRecord,
+)
+from provisioning.upn import upn_normalise
+
+# Each field's header variants, most specific first: a file with both "Legal Surname" and "Surname" uses the legal one.
+LEARNER_HEADERS = {
+    "surname": ("legalsurname", "surname", "lastname", "familyname"),
+    "forename": ("legalforename", "forename", "firstname", "givenname"),
+    "upn": ("upn", "uniquepupilnumber"),
+    "admission_number": ("adno", "admissionnumber", "admissionno", "admno"),
+    "admission_date": ("admissiondate", "dateofadmission", "dateofentry", "entrydate"),
+    "year_group": ("yeargroup", "ncyear", "ncyearactual", "year", "curriculumyear"),
+    "registration_group": ("reggroup", "registrationgroup", "regroup", "form", "tutorgroup"),
+    "classes": ("class", "classes"),
+    "leaving_date": ("leavingdate", "dateofleaving"),
+    "enrolment_status": ("enrolmentstatus", "enrollmentstatus", "status"),
+    "consent": ("consent", "hwbconsent", "internetconsent"),
+}
+STAFF_HEADERS = {
+    "surname": ("legalsurname", "surname", "lastname", "familyname"),
+    "forename": ("legalforename", "forename", "firstname", "givenname"),
+    "staff_code": ("staffcode", "code"),
+    "start_date": ("employmentstartdate", "startdate", "dateofarrival"),
+    "leaving_date": ("leavingdate", "employmentenddate", "enddate", "dateofleaving"),
+    "staff_role": ("role", "staffrole", "workforcecensusrole", "post"),
+    "email": ("workemail", "email", "emailaddress"),
+}
+
+
+def read_mis_csv(data: bytes) -> Extract:
+    """A SIMS or Teacher Centre export of pupils or of staff: the full list of that kind at the school."""
+    text = decode(data)
+    header, rows, truncated = read_rows(text)
+    extract = Extract(format="mis-csv", full=True, truncated=truncated, rows=len(rows))
+    learner_cols = _columns(header, LEARNER_HEADERS)
+    staff_cols = _columns(header, STAFF_HEADERS)
+    names = {"surname", "forename"}
+    if names <= learner_cols.keys() and "upn" in learner_cols:
+        extract.kinds.add(LEARNER)
+        extract.learner_fields = {f for f in learner_cols if f in LEARNER_FIELDS}
+        for line, fields in rows:
+            record = _learner_row(line, fields, learner_cols, len(header), extract)
+            if record is not None:
+                extract.learners.append(record)
+    elif names <= staff_cols.keys() and "staff_code" in staff_cols:
+        extract.kinds.add(STAFF)
+        extract.staff_fields = {f for f in staff_cols if f in STAFF_FIELDS}
+        for line, fields in rows:
+            record = _staff_row(line, fields, staff_cols, len(header), extract)
+            if record is not None:
+                extract.staff.append(record)
+    else:
+        raise ExtractError(Problem.UNKNOWN_HEADERS, ", ".join(header[:20]))
+    return extract
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _columns(header: list[str], variants: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    keys = [header_key(h) for h in header]
+    found: dict[str, int] = {}
+    for name, options in variants.items():
+        for option in options:
+            if option in keys:
+                found[name] = keys.index(option)
+                break
+    return found
+
+
+def _learner_row(line, fields, cols, width, extract) -> LearnerRecord | None:
+    if len(fields) != width:
+        extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, LEARNER))
+        return None
+    v = {name: fields[i].strip() for name, i in cols.items()}
+    get = v.get
+    try:
+        admission_date = parse_date(get("admission_date", ""))
+        leaving_date = parse_date(get("leaving_date", ""))
+    except ValueError:
+        extract.refused.append(Refusal(line, Reason.BAD_DATE, LEARNER))
+        return None
+    return LearnerRecord(
+        row=line,
+        forename=get("forename", ""),
+        surname=get("surname", ""),
+        upn=upn_normalise(get("upn", "")),
+        admission_number=get("admission_number", ""),
+        admission_date=admission_date,
+        year_group=parse_year(get("year_group", "")),
+        registration_group=get("registration_group", ""),
+        classes=split_list(get("classes", "")),
+        consent=parse_bool(get("consent", "")),
+        leaving_date=leaving_date,
+        enrolment_status=get("enrolment_status", ""),
+    )
+
+
+def _staff_row(line, fields, cols, width, extract) -> StaffRecord | None:
+    if len(fields) != width:
+        extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, STAFF))
+        return None
+    v = {name: fields[i].strip() for name, i in cols.items()}
+    get = v.get
+    try:
+        start_date = parse_date(get("start_date", ""))
+        leaving_date = parse_date(get("leaving_date", ""))
+    except ValueError:
+        extract.refused.append(Refusal(line, Reason.BAD_DATE, STAFF))
+        return None
+    return StaffRecord(
+        row=line,
+        forename=get("forename", ""),
+        surname=get("surname", ""),
+        staff_code=get("staff_code", "").upper(),
+        staff_role=get("staff_role", ""),
+        start_date=start_date,
+        leaving_date=leaving_date,
+        email=get("email", "").lower(),
+    )

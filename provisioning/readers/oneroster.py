@@ -1,0 +1,347 @@
+"""A OneRoster 1.1 CSV package (a zip, or a folder): one school's learners, staff, classes and enrolments.
+
+A bulk package lists everything; a delta lists what changed, its enrolments joining and leaving classes.
+"""
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from provisioning.readers.text import (
+    ExtractError,
+    Problem,
+    decode,
+    header_key,
+    parse_date,
+    parse_year,
+    read_rows,
+    split_list,
+)
+from provisioning.records import (
+    ENROLMENT_FIELDS,
+    LEARNER,
+    STAFF,
+    ClassRecord,
+    EnrolmentChange,
+    Extract,
+    LearnerRecord,
+    Reason,
+    Refusal,
+    StaffRecord,
+)
+from provisioning.upn import upn_normalise
+
+# Limits on what an uploaded zip may hold; a OneRoster package has five files.
+ZIP_MAX_FILES = 32
+ZIP_MAX_TOTAL_BYTES = 256 * 1024 * 1024
+ZIP_MAX_RATIO = 200
+ONEROSTER_FILES = ("manifest.csv", "orgs.csv", "users.csv", "classes.csv", "enrollments.csv")
+# The MIS fields (records.LEARNER_FIELDS, STAFF_FIELDS) a OneRoster package gives; with its enrolments (and the
+# classes they name, or as a delta's changes) it gives a learner's registration group and classes too.
+ONEROSTER_LEARNER_FIELDS = frozenset({"admission_number", "admission_date", "year_group"})
+ONEROSTER_CLASS_FIELDS = frozenset({"registration_group", "classes"})
+ONEROSTER_STAFF_FIELDS = frozenset({"staff_code"})
+
+
+def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extract:
+    """A OneRoster 1.1 CSV package: learners and staff of one school (from orgs.csv identifier)."""
+    for name in ("manifest.csv", "orgs.csv", "users.csv"):
+        if name not in members:
+            raise ExtractError(Problem.ONEROSTER_MISSING, name)
+    manifest = _oneroster_manifest(members["manifest.csv"])
+    full = manifest.get("file.users", "bulk").lower() != "delta"
+    org = _oneroster_school(members["orgs.csv"], school_code)
+    org_id = org["sourcedId"]
+    extract = Extract(format="oneroster", full=full, school_code=org.get("identifier", "").strip())
+    users, users_truncated = _dict_rows(members["users.csv"])
+    class_rows, classes_truncated = _optional_rows(members, "classes.csv")
+    enrolment_rows, enrolments_truncated = _optional_rows(members, "enrollments.csv")
+    extract.truncated = users_truncated or classes_truncated or enrolments_truncated
+    extract.classes = _oneroster_classes(class_rows, org_id)
+    extract.classes_full = (
+        "classes.csv" in members and manifest.get("file.classes", "bulk").lower() != "delta"
+    )
+    joined, left = _oneroster_enrolments(enrolment_rows, org_id)
+    listed = _oneroster_users(extract, users, org_id, joined, left)
+    if not full:
+        # a delta may change a learner's enrolments without listing the learner
+        extract.enrolment_changes = _oneroster_enrolment_changes(joined, left, listed)
+    extract.kinds = {LEARNER, STAFF}
+    extract.learner_fields = set(ONEROSTER_LEARNER_FIELDS)
+    if "enrollments.csv" in members and ("classes.csv" in members or not full):
+        extract.learner_fields |= ONEROSTER_CLASS_FIELDS
+    extract.staff_fields = set(ONEROSTER_STAFF_FIELDS)
+    return extract
+
+
+def read_zip_members(data: bytes, wanted: Iterable[str] = ONEROSTER_FILES) -> dict[str, bytes]:
+    """The named top-level members of a zip, read within limits; unsafe or oversized archives are refused."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ExtractError(Problem.BAD_ZIP) from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > ZIP_MAX_FILES:
+            raise ExtractError(Problem.ZIP_TOO_LARGE, f"{len(infos)} files")
+        wanted = set(wanted)
+        chosen: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = info.filename.replace("\\", "/")
+            path = PurePosixPath(name)
+            if name.startswith("/") or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
+                raise ExtractError(Problem.ZIP_UNSAFE, name)
+            if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                raise ExtractError(Problem.ZIP_UNSAFE, name)
+            if info.is_dir():
+                continue
+            # a package zipped with its folder: accept one level of nesting
+            if path.name in wanted and len(path.parts) <= 2:
+                chosen[path.name] = info
+        members: dict[str, bytes] = {}
+        total = 0
+        for name, info in chosen.items():
+            # never trust the sizes the archive declares: read in chunks and stop at the limit
+            limit = max(info.compress_size * ZIP_MAX_RATIO, 1024 * 1024)
+            buf = bytearray()
+            try:
+                with archive.open(info) as fh:
+                    while chunk := fh.read(1024 * 1024):
+                        buf += chunk
+                        total += len(chunk)
+                        if total > ZIP_MAX_TOTAL_BYTES or len(buf) > limit:
+                            raise ExtractError(Problem.ZIP_TOO_LARGE, name)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise ExtractError(Problem.BAD_ZIP, name) from exc
+            members[name] = bytes(buf)
+        return members
+
+
+def read_folder_members(folder: Path) -> dict[str, bytes]:
+    members = {}
+    for name in ONEROSTER_FILES:
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            members[name] = path.read_bytes()
+    return members
+
+
+def parse_user_ids(value: str) -> dict[str, str]:
+    """'{UPN:A123...},{Other:x}' -> {'upn': 'A123...', 'other': 'x'}"""
+    found = {}
+    for kind, ident in re.findall(r"\{\s*([^:{}]+?)\s*:\s*([^{}]*?)\s*\}", value):
+        found[header_key(kind)] = ident
+    return found
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True, slots=True)
+class _OneRosterUser:
+    """A users.csv row of the school, with what its enrolments there say: what learner and staff records share."""
+
+    fields: dict[str, str]
+    line: int
+    source_id: str
+    deleted: bool
+    enrolments: list[dict[str, str]]  # at the school (in a delta: those it adds or changes)
+    left: list[dict[str, str]]  # a delta's ended enrolments
+    begins: list[date]
+    leaving: date | None
+
+
+def _optional_rows(members: dict[str, bytes], name: str) -> tuple[list[dict[str, str]], bool]:
+    return _dict_rows(members[name]) if name in members else ([], False)
+
+
+def _dict_rows(data: bytes) -> tuple[list[dict[str, str]], bool]:
+    header, rows, truncated = read_rows(decode(data))
+    keys = [h.strip() for h in header]
+    out = []
+    for line, fields in rows:
+        row = {k: (fields[i].strip() if i < len(fields) else "") for i, k in enumerate(keys)}
+        row["__line__"] = str(line)
+        row["__width_ok__"] = "1" if len(fields) == len(keys) else ""
+        out.append(row)
+    return out, truncated
+
+
+def _oneroster_manifest(data: bytes) -> dict[str, str]:
+    """manifest.csv's properties; a package of another OneRoster version is refused."""
+    rows, _truncated = _dict_rows(data)
+    manifest = {r.get("propertyName", ""): r.get("value", "") for r in rows}
+    if manifest.get("oneroster.version", "1.1") not in ("1.1", "1.1.0"):
+        raise ExtractError(Problem.ONEROSTER_VERSION, manifest.get("oneroster.version", ""))
+    return manifest
+
+
+def _oneroster_school(data: bytes, school_code: str) -> dict[str, str]:
+    """The school's orgs.csv row: the only school, or the one whose identifier is `school_code`."""
+    orgs, _truncated = _dict_rows(data)
+    schools = [o for o in orgs if o.get("type", "school").lower() == "school"]
+    if school_code:
+        schools = [o for o in schools if o.get("identifier", "").strip() == school_code]
+    if len(schools) != 1:
+        raise ExtractError(Problem.SCHOOL_NOT_FOUND, school_code)
+    return schools[0]
+
+
+def _oneroster_classes(rows: list[dict[str, str]], org_id: str) -> dict[str, ClassRecord]:
+    """The school's classes by sourcedId, a delta's deleted ones too: a learner leaving one still names it."""
+    return {
+        c["sourcedId"]: ClassRecord(
+            title=c.get("classCode") or c.get("title", ""),
+            homeroom=c.get("classType", "").lower() == "homeroom",
+            deleted=c.get("status", "").lower() == "tobedeleted",
+        )
+        for c in rows
+        if c.get("schoolSourcedId", org_id) == org_id
+    }
+
+
+def _oneroster_enrolments(rows: list[dict[str, str]], org_id: str) -> tuple[dict, dict]:
+    """The school's enrolments by user sourcedId: those current, and those a delta ends."""
+    joined: dict[str, list[dict[str, str]]] = {}
+    left: dict[str, list[dict[str, str]]] = {}
+    for e in rows:
+        if e.get("schoolSourcedId", org_id) != org_id:
+            continue
+        ended = e.get("status", "").lower() == "tobedeleted"
+        (left if ended else joined).setdefault(e.get("userSourcedId", ""), []).append(e)
+    return joined, left
+
+
+def _oneroster_users(extract: Extract, users: list[dict[str, str]], org_id: str, joined, left) -> set[str]:
+    """Add the school's learners and staff in users.csv to the extract (or refuse them); the sourcedIds listed."""
+    listed = set()
+    for fields in users:
+        if org_id not in {o.strip() for o in fields.get("orgSourcedIds", "").split(",")}:
+            continue
+        role = fields.get("role", "").strip().lower()
+        kind = LEARNER if role == "student" else STAFF if role in ("teacher", "administrator") else ""
+        if not kind:
+            continue
+        extract.rows += 1
+        line = int(fields["__line__"])
+        if not fields["__width_ok__"]:
+            extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, kind))
+            continue
+        uid = fields.get("sourcedId", "")
+        listed.add(uid)
+        user = _oneroster_user(
+            fields, line, uid, joined.get(uid, []), left.get(uid, []) if not extract.full else []
+        )
+        if user is None:
+            extract.refused.append(Refusal(line, Reason.BAD_DATE, kind))
+        elif kind == LEARNER:
+            extract.learners.append(_oneroster_learner(user, extract.classes, full=extract.full))
+        else:
+            extract.staff.append(_oneroster_staff(user))
+    return listed
+
+
+def _oneroster_user(fields, line, uid, enrolments, left) -> _OneRosterUser | None:
+    """A user's row with its enrolments' dates; None if one of them cannot be read."""
+    try:
+        begins = [d for d in (parse_date(e.get("beginDate", "")) for e in enrolments) if d]
+        ends = [parse_date(e.get("endDate", "")) for e in enrolments]
+    except ValueError:
+        return None
+    # left when every enrolment at the school (in a delta: every one it lists) has ended
+    leaving = max(ends) if ends and all(ends) else None  # type: ignore[type-var]
+    return _OneRosterUser(
+        fields=fields,
+        line=line,
+        source_id=uid,
+        deleted=fields.get("status", "").lower() == "tobedeleted",
+        enrolments=enrolments,
+        left=left,
+        begins=begins,
+        leaving=leaving,
+    )
+
+
+def _oneroster_learner(user: _OneRosterUser, classes: dict[str, ClassRecord], *, full: bool) -> LearnerRecord:
+    """A learner record: registration group and classes from the user's enrolments in the school's classes."""
+    reg_group = ""
+    class_names = []
+    for e in user.enrolments:
+        c = classes.get(e.get("classSourcedId", ""))
+        if c is None or c.deleted:
+            continue
+        if c.homeroom:
+            reg_group = reg_group or c.title
+        else:
+            class_names.append(c.title)
+    fields = user.fields
+    grades = split_list(fields.get("grades", ""))
+    ids = parse_user_ids(fields.get("userIds", ""))
+    return LearnerRecord(
+        row=user.line,
+        forename=fields.get("givenName", ""),
+        surname=fields.get("familyName", ""),
+        upn=upn_normalise(ids.get("upn", "")),
+        admission_number=fields.get("identifier", ""),
+        admission_date=min(user.begins) if user.begins else None,
+        year_group=parse_year(grades[0]) if grades else "",
+        registration_group=reg_group,
+        classes=tuple(sorted(set(class_names))),
+        leaving_date=user.leaving,
+        deleted=user.deleted,
+        omits=_learner_omits(user, full=full),
+        source_id=user.source_id,
+        enrolled=() if full else tuple(e.get("classSourcedId", "") for e in user.enrolments),
+        unenrolled=tuple(e.get("classSourcedId", "") for e in user.left),
+    )
+
+
+def _learner_omits(user: _OneRosterUser, *, full: bool) -> frozenset[str]:
+    """The fields a learner row leaves as they are: none in a bulk package; in a delta, what did not change."""
+    if full:
+        return frozenset()
+    if not user.enrolments and not user.left:
+        # a delta lists only what changed: no enrolments here means they did not change
+        return ENROLMENT_FIELDS
+    # A delta's enrolments are changes: the sync joins and leaves these classes, keeping the rest (resolving ids
+    # against the classes earlier packages named), and keeps the earliest admission.
+    omits = frozenset({"registration_group", "classes"} | (set() if user.leaving else {"leaving_date"}))
+    return omits | (set() if user.begins else {"admission_date"})
+
+
+def _oneroster_staff(user: _OneRosterUser) -> StaffRecord:
+    fields = user.fields
+    return StaffRecord(
+        row=user.line,
+        forename=fields.get("givenName", ""),
+        surname=fields.get("familyName", ""),
+        staff_code=fields.get("identifier", "").upper(),
+        start_date=min(user.begins) if user.begins else None,
+        leaving_date=user.leaving,
+        email=fields.get("email", "").lower(),
+        deleted=user.deleted,
+    )
+
+
+def _oneroster_enrolment_changes(joined, left, listed: set[str]) -> dict[str, EnrolmentChange]:
+    """A delta's enrolment changes for learners whose users.csv rows it does not list."""
+    changes = {}
+    for uid in (joined.keys() | left.keys()) - listed:
+        joined_rows = [e for e in joined.get(uid, []) if e.get("role", "").lower() == "student"]
+        left_rows = [e for e in left.get(uid, []) if e.get("role", "").lower() == "student"]
+        if not joined_rows and not left_rows:
+            continue
+        try:
+            begins = [d for d in (parse_date(e.get("beginDate", "")) for e in joined_rows) if d]
+        except ValueError:
+            begins = []
+        changes[uid] = EnrolmentChange(
+            enrolled=tuple(e.get("classSourcedId", "") for e in joined_rows),
+            unenrolled=tuple(e.get("classSourcedId", "") for e in left_rows),
+            begins=min(begins) if begins else None,
+        )
+    return changes

@@ -1,0 +1,414 @@
+"""Planning: compare one school's extract (and the rules' verdict on it) with its accounts; decide, write nothing.
+
+Learners are matched by UPN hash anywhere in Wales, staff by staff code at the school or by work email at another.
+A plan holds the full new values of every account it changes, read from one snapshot; applying it writes them
+only where nobody changed the account since.
+"""
+
+from dataclasses import dataclass, field, replace
+
+from django.utils import timezone
+
+from accounts.models import Account, Organisation
+from accounts.sealing import keyed_hash, upn_hash
+from provisioning.models import OneRosterClass, OneRosterUser
+from provisioning.records import (
+    LEARNER,
+    STAFF,
+    ClassRecord,
+    Extract,
+    LearnerRecord,
+    Reason,
+    Refusal,
+    StaffRecord,
+)
+from provisioning.rules import Assessment
+from provisioning.sync import rows
+
+ACTIVE = Account.Status.ACTIVE
+DEACTIVATED = Account.Status.DEACTIVATED
+LEAVER = Account.StatusReason.LEAVER
+# what a delta row's enrolment changes decide, relative to the account's classes, instead of the row itself
+PATCHED = frozenset({"registration_group", "classes"})
+
+
+@dataclass
+class Plan:
+    """Every change one school's run would make, decided against one reading of its accounts."""
+
+    creates: list = field(default_factory=list)  # (kind, record, upn hash or None)
+    changes: dict[int, dict] = field(default_factory=dict)  # account id -> full new values of WRITTEN fields
+    loaded: dict[int, dict] = field(default_factory=dict)
+    updated: set[int] = field(default_factory=set)
+    transferred: set[int] = field(default_factory=set)
+    reactivated: set[int] = field(default_factory=set)
+    deactivated: set[int] = field(default_factory=set)
+    unchanged: int = 0
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)  # account -> MIS names that differ
+    names_match: set[int] = field(default_factory=set)
+    refused: list[Refusal] = field(default_factory=list)
+    active_before: int = 0
+    links: dict[str, int] = field(default_factory=dict)  # OneRoster user sourcedId -> account kept
+
+
+def extract_plan(organisation: Organisation, extract: Extract, assessment: Assessment) -> Plan:
+    """Compare the extract (and its assessment) with what the school has; decide every change, write nothing."""
+    return _Planner(organisation, extract, assessment).make()
+
+
+def learner_values(record: LearnerRecord, fields: set[str]) -> dict:
+    """The MIS fields of a learner row its extract carries (and the row does not omit), as account values."""
+    omits = record.omits
+    values = {} if "leaving_date" in omits else {"leaving_date": record.leaving_date}
+    for name in fields:
+        if name in omits:
+            continue
+        value = getattr(record, name)
+        values[name] = list(value) if name == "classes" else value
+    return values
+
+
+def staff_values(record: StaffRecord, fields: set[str]) -> dict:
+    """The MIS fields of a staff row its extract carries, as account values."""
+    values = {"leaving_date": record.leaving_date}
+    for name in fields:
+        values[name] = getattr(record, name)
+    if record.email:
+        values["work_email"] = record.email
+    return values
+
+
+def oneroster_user_key(sourced_id: str) -> str:
+    """A OneRoster user's sourcedId as kept: its keyed hash (a broker may use the UPN as the id)."""
+    return keyed_hash("oneroster-user:" + sourced_id)
+
+
+class _Planner:
+    """One school's plan in the making: each method decides one step, and none writes."""
+
+    def __init__(self, organisation: Organisation, extract: Extract, assessment: Assessment):
+        self.organisation = organisation
+        self.extract = extract
+        self.assessment = assessment
+        self.plan = Plan(refused=list(assessment.refused))
+        self.local: dict[int, dict] = {}  # the school's MIS accounts of the extract's kinds, as read
+        self.now = None
+        self.patches = False
+        self.class_map: dict[str, ClassRecord] = {}
+
+    def make(self) -> Plan:
+        extract = self.extract
+        kinds = [k for k in (LEARNER, STAFF) if k in extract.kinds]
+        self.local = rows.local_values(self.organisation, kinds)
+        self.plan.loaded.update(self.local)
+        self.plan.active_before = sum(1 for a in self.local.values() if a["status"] != DEACTIVATED)
+        self.now = timezone.now()
+        # OneRoster deltas join and leave classes named by id: those of this package over those stored before
+        self.patches = not extract.full and extract.learner_fields >= PATCHED
+        self.class_map = _classes_known(self.organisation, extract) if self.patches else {}
+        if LEARNER in extract.kinds:
+            self._plan_learners()
+        if STAFF in extract.kinds:
+            self._plan_staff()
+        self.plan.refused.sort(key=lambda r: r.row)
+        return self.plan
+
+    # ------------------------------------------------------------ learners
+
+    def _plan_learners(self) -> None:
+        """Learners, matched by UPN hash anywhere in Wales."""
+        assessment = self.assessment
+        hashes = {r.upn: upn_hash(r.upn) for r in (*assessment.learners, *assessment.learner_leavers)}
+        present = {hashes.get(upn) or upn_hash(upn) for upn in assessment.learner_present}
+        by_hash = self._learners_by_hash(hashes)
+        for record in assessment.learners:
+            hashed = hashes[record.upn]
+            self._plan_learner(record, hashed, by_hash.get(hashed))
+        for record in assessment.learner_leavers:
+            self._plan_leaver(by_hash.get(hashes[record.upn]), record.leaving_date)
+        if self.patches and self.extract.enrolment_changes:
+            self._plan_enrolment_changes()
+        if self.extract.full:
+            self._deactivate_absent_learners(present)
+
+    def _learners_by_hash(self, hashes: dict[str, str]) -> dict[str, int]:
+        """Account ids by UPN hash: the school's, and those of the extract's learners found elsewhere."""
+        by_hash = {a["upn_hash"]: account_id for account_id, a in self.local.items() if a["upn_hash"]}
+        wanted = [hashes[r.upn] for r in self.assessment.learners if hashes[r.upn] not in by_hash]
+        if wanted:
+            # anywhere in Wales: another school's learner moving here, or a UPN hash some other account holds
+            found = rows.values_by_upn_hash(wanted)
+            self.plan.loaded.update(found)
+            by_hash.update({a["upn_hash"]: account_id for account_id, a in found.items()})
+        return by_hash
+
+    def _plan_learner(self, record: LearnerRecord, hashed: str, account_id: int | None) -> None:
+        """One eligible learner row: refuse it, make its account, or keep the account its UPN names."""
+        account = self.plan.loaded.get(account_id)
+        moved = account is not None and account["organisation_id"] != self.organisation.pk
+        if account is not None and account["kind"] != LEARNER:
+            self.plan.refused.append(Refusal(record.row, Reason.UPN_BELONGS_TO_STAFF, LEARNER))
+        elif (account is None or moved) and "admission_date" in record.omits:
+            # a delta row without its enrolments can update an account here, but not admit a learner here
+            self.plan.refused.append(Refusal(record.row, Reason.MISSING_ADMISSION_DATE, LEARNER))
+        elif account is None:
+            self._plan_new_learner(record, hashed)
+        elif moved and account["moved_from_id"] == self.organisation.pk and account["status"] != DEACTIVATED:
+            # dual registration: it left here for a school that still has it on roll. Taking it back would
+            # have the two schools' runs move it to and fro every hour; it returns once it leaves there.
+            self.plan.refused.append(Refusal(record.row, Reason.REGISTERED_ELSEWHERE, LEARNER))
+        else:
+            values = learner_values(record, self.extract.learner_fields)
+            if self.patches and (record.enrolled or record.unenrolled):
+                admitted = values.get("admission_date")
+                values.update(
+                    _enrolment_values(
+                        account, moved, record.enrolled, record.unenrolled, admitted, self.class_map
+                    )
+                )
+            if record.source_id:
+                self.plan.links[record.source_id] = account_id
+            self._keep(account_id, values, record.forename, record.surname, moved=moved)
+
+    def _plan_new_learner(self, record: LearnerRecord, hashed: str) -> None:
+        if self.patches and (record.enrolled or record.unenrolled):
+            registration_group, classes = _enrolments_apply(
+                "", [], record.enrolled, record.unenrolled, self.class_map
+            )
+            record = replace(
+                record,
+                registration_group=registration_group,
+                classes=tuple(classes),
+                omits=record.omits - PATCHED,
+            )
+        self.plan.creates.append((LEARNER, record, hashed))
+
+    def _plan_enrolment_changes(self) -> None:
+        """A delta's enrolment changes for learners it does not list: found by the ids earlier packages gave."""
+        changes = self.extract.enrolment_changes
+        hashed = {oneroster_user_key(uid): uid for uid in changes}
+        links = {
+            hashed[key]: account_id
+            for key, account_id in OneRosterUser.objects.filter(
+                organisation=self.organisation, sourced_id_hash__in=list(hashed)
+            ).values_list("sourced_id_hash", "account_id")
+        }
+        for uid, enrolment in changes.items():
+            account_id = links.get(uid)
+            account = self.local.get(account_id)
+            if (
+                account is None
+                or account["kind"] != LEARNER
+                or account["status"] == DEACTIVATED
+                or account_id in self.plan.changes
+            ):
+                continue
+            values = _enrolment_values(
+                account, False, enrolment.enrolled, enrolment.unenrolled, enrolment.begins, self.class_map
+            )
+            if self._differs(account_id, values):
+                self._change(account_id, **values)
+                self.plan.updated.add(account_id)
+
+    def _deactivate_absent_learners(self, present: set[str]) -> None:
+        """A full extract lists every learner: an active one whose UPN it does not hold has left."""
+        for account_id, account in self.local.items():
+            if (
+                account["kind"] == LEARNER
+                and account["status"] != DEACTIVATED
+                and account["upn_hash"] not in present
+            ):
+                self._deactivate(account_id)
+
+    # ------------------------------------------------------------ staff
+
+    def _plan_staff(self) -> None:
+        """Staff, matched by staff code at the school, or by work email at another school."""
+        by_code, by_email = self._staff_by_code_and_email()
+        kept = set()
+        for record in self.assessment.staff:
+            self._plan_staff_member(record, by_code, by_email, kept)
+        for record in self.assessment.staff_leavers:
+            self._plan_leaver(by_code.get(record.staff_code), record.leaving_date)
+        if self.extract.full:
+            self._deactivate_absent_staff(kept)
+
+    def _staff_by_code_and_email(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Account ids by staff code at the school, and by work email of those whose code the extract lacks."""
+        local, assessment = self.local, self.assessment
+        by_code = {
+            a["staff_code"].upper(): account_id
+            for account_id, a in local.items()
+            if a["kind"] == STAFF and a["staff_code"]
+        }
+        codes = {s.staff_code for s in assessment.staff} | assessment.staff_present
+        # a staff code changed at the school: the same person (same work email) keeps the account
+        by_email = {
+            a["work_email"]: account_id
+            for account_id, a in local.items()
+            if a["kind"] == STAFF and a["work_email"] and a["staff_code"].upper() not in codes
+        }
+        wanted_emails = [
+            s.email
+            for s in assessment.staff
+            if s.staff_code not in by_code and s.email and s.email not in by_email
+        ]
+        if wanted_emails:
+            found = rows.staff_values_by_email(wanted_emails, elsewhere_than=self.organisation)
+            self.plan.loaded.update(found)
+            by_email.update({a["work_email"]: account_id for account_id, a in found.items()})
+        return by_code, by_email
+
+    def _plan_staff_member(
+        self, record: StaffRecord, by_code: dict[str, int], by_email: dict[str, int], kept: set[int]
+    ) -> None:
+        """One eligible staff row: keep the account its code (or work email) names, or make one."""
+        values = staff_values(record, self.extract.staff_fields)
+        if record.staff_code in by_code:
+            self._keep(by_code[record.staff_code], values, record.forename, record.surname, moved=False)
+        elif record.email and record.email in by_email:
+            account_id = by_email.pop(record.email)
+            kept.add(account_id)
+            account = self.plan.loaded[account_id]
+            moved = account["organisation_id"] != self.organisation.pk
+            if (
+                moved
+                and account["moved_from_id"] == self.organisation.pk
+                and account["status"] != DEACTIVATED
+            ):
+                # working at two schools: as for a learner on two rolls, the account stays where it went
+                self.plan.refused.append(Refusal(record.row, Reason.EMPLOYED_ELSEWHERE, STAFF))
+            else:
+                self._keep(account_id, values, record.forename, record.surname, moved=moved)
+        else:
+            self.plan.creates.append((STAFF, record, None))
+
+    def _deactivate_absent_staff(self, kept: set[int]) -> None:
+        """A full extract lists every member of staff: an active one whose code it does not hold has left."""
+        for account_id, account in self.local.items():
+            if (
+                account["kind"] == STAFF
+                and account_id not in kept
+                and account["status"] != DEACTIVATED
+                and account["staff_code"].upper() not in self.assessment.staff_present
+            ):
+                self._deactivate(account_id)
+
+    # ------------------------------------------------------------ one account
+
+    def _plan_leaver(self, account_id: int | None, leaving_date) -> None:
+        """A leaver the extract lists: the school's account, if still active, is deactivated."""
+        if account_id in self.local and self.local[account_id]["status"] != DEACTIVATED:
+            self._deactivate(account_id, leaving_date=leaving_date)
+
+    def _keep(self, account_id: int, values: dict, forename: str, surname: str, *, moved: bool) -> None:
+        """An account the extract lists: move it here, bring it back, or bring its MIS fields up to date."""
+        plan = self.plan
+        account = plan.loaded[account_id]
+        self._compare_names(account_id, forename, surname)
+        if moved:
+            self._change(
+                account_id,
+                organisation=self.organisation.pk,
+                moved_from=account["organisation_id"],
+                **values,
+            )
+            plan.transferred.add(account_id)
+            if account["status"] == DEACTIVATED and account["status_reason"] == LEAVER:
+                self._reactivate(account_id)
+            return
+        if account["status"] == DEACTIVATED:
+            if account["status_reason"] != LEAVER:
+                # deactivated by a person, not by the MIS: the MIS does not overrule them
+                plan.unchanged += 1
+                return
+            self._change(account_id, **values)
+            self._reactivate(account_id)
+        elif self._differs(account_id, values):
+            self._change(account_id, **values)
+            plan.updated.add(account_id)
+        else:
+            plan.unchanged += 1
+
+    def _compare_names(self, account_id: int, forename: str, surname: str) -> None:
+        """Note MIS names that differ from the account's (a name-change notice), or that they match."""
+        account = self.plan.loaded[account_id]
+        if (account["legal_forename"].strip(), account["legal_surname"].strip()) != (
+            forename.strip(),
+            surname.strip(),
+        ):
+            self.plan.names[account_id] = (forename.strip(), surname.strip())
+        else:
+            self.plan.names_match.add(account_id)
+
+    def _reactivate(self, account_id: int) -> None:
+        self._change(
+            account_id, status=ACTIVE, status_reason="", status_changed_at=self.now, deactivated_at=None
+        )
+        self.plan.reactivated.add(account_id)
+
+    def _deactivate(self, account_id: int, **values) -> None:
+        self._change(
+            account_id,
+            status=DEACTIVATED,
+            status_reason=LEAVER,
+            status_changed_at=self.now,
+            deactivated_at=self.now,
+            **values,
+        )
+        self.plan.deactivated.add(account_id)
+
+    def _differs(self, account_id: int, values: dict) -> bool:
+        account = self.plan.loaded[account_id]
+        return any(account[name] != value for name, value in values.items())
+
+    def _change(self, account_id: int, **values) -> None:
+        """Set new values on the account's planned row (its full WRITTEN values, first taken as read)."""
+        plan = self.plan
+        current = plan.changes.get(account_id) or {
+            name: plan.loaded[account_id][rows.ATTNAMES[name]]
+            for name in rows.WRITTEN
+            if name != "updated_at"
+        }
+        current.update(values)
+        current["updated_at"] = self.now
+        plan.changes[account_id] = current
+
+
+def _classes_known(organisation: Organisation, extract: Extract) -> dict[str, ClassRecord]:
+    """The school's OneRoster classes by sourcedId: those earlier packages named, with this package's over them."""
+    known = {
+        sid: ClassRecord(title, homeroom)
+        for sid, title, homeroom in OneRosterClass.objects.filter(organisation=organisation).values_list(
+            "sourced_id", "title", "homeroom"
+        )
+    }
+    known.update(extract.classes)  # deleted ones too: leaving a deleted class still names it
+    return known
+
+
+def _enrolments_apply(registration_group, classes, enrolled, unenrolled, known) -> tuple[str, list[str]]:
+    """A registration group and class list after joining and leaving classes (unknown ids change nothing)."""
+    joined = [known[c] for c in enrolled if c in known and not known[c].deleted]
+    left = [known[c] for c in unenrolled if c in known]
+    titles = set(classes) - {c.title for c in left if not c.homeroom}
+    titles |= {c.title for c in joined if not c.homeroom}
+    if any(c.homeroom and c.title == registration_group for c in left):
+        registration_group = ""
+    homerooms = [c.title for c in joined if c.homeroom]
+    if homerooms:
+        registration_group = homerooms[0]
+    return registration_group, sorted(titles)
+
+
+def _enrolment_values(account: dict, moved: bool, enrolled, unenrolled, admitted, known) -> dict:
+    """An account's registration group, classes and admission date after a delta's enrolment changes."""
+    # an account moving here from another school starts from none of that school's classes
+    reg, classes = ("", []) if moved else (account["registration_group"], account["classes"] or [])
+    reg, classes = _enrolments_apply(reg, classes, enrolled, unenrolled, known)
+    out = {"registration_group": reg, "classes": classes}
+    earlier = account["admission_date"]
+    if admitted is not None:
+        # a delta's new enrolment (a new class in March) is not a new admission: keep the earliest
+        out["admission_date"] = min(admitted, earlier) if earlier and not moved else admitted
+    return out

@@ -1,0 +1,333 @@
+"""The account rows the sync reads and writes, and the only provisioning module that speaks SQL.
+
+On PostgreSQL the sync reads and writes set-based: raw queries built once from the models, new accounts written
+with COPY, every change in one UPDATE, transaction-scoped advisory locks. Each fast path has a plain-ORM twin for
+other databases (the demo on SQLite), kept beside it here.
+"""
+
+import functools
+import json
+import operator
+
+from django.db import connection
+from django.db.models import Exists, OuterRef
+
+from accounts.bulk import rows_copy
+from accounts.models import Account, Organisation
+from accounts.usernames import usernames_bind
+from provisioning.models import NameChangeNotice
+from provisioning.records import LEARNER_FIELDS, STAFF, STAFF_FIELDS
+
+LOCK_CLASS = 0x554D50  # "UMP": the advisory-lock namespace for provisioning runs
+# the accounts whose rows changed under a run are locked this many at a time
+LOCK_CHUNK = 5000
+# What the sync reads of an account, and (WRITTEN) what it may change.
+LOADED = (
+    "id",
+    "organisation_id",
+    "kind",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "deactivated_at",
+    "upn_hash",
+    "legal_forename",
+    "legal_surname",
+    *LEARNER_FIELDS,
+    *STAFF_FIELDS,
+    "leaving_date",
+    "work_email",
+    "moved_from_id",
+    "updated_at",
+)
+WRITTEN = (
+    "organisation",
+    "moved_from",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "deactivated_at",
+    *LEARNER_FIELDS,
+    *STAFF_FIELDS,
+    "leaving_date",
+    "work_email",
+    "updated_at",
+)
+# WRITTEN field -> its LOADED name (a foreign key is loaded and set by its id)
+ATTNAMES = {name: Account._meta.get_field(name).attname for name in WRITTEN}
+_JSON_LOADED = {
+    name
+    for name in LOADED
+    if name != "id" and Account._meta.get_field(name).get_internal_type() == "JSONField"
+}
+_SQL_TYPES = {
+    "ForeignKey": "bigint",
+    "CharField": "text",
+    "EmailField": "text",
+    "DateTimeField": "timestamptz",
+    "DateField": "date",
+    "BooleanField": "boolean",
+    "JSONField": "jsonb",
+}
+
+
+class StaleRows(Exception):
+    """Another run changed an account this run planned to change: plan again."""
+
+
+# ---------------------------------------------------------------- locks
+
+
+def school_lock(organisation: Organisation) -> None:
+    """Serialise runs for one school until the transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, organisation.pk])
+    else:
+        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+
+
+def accounts_lock(seen: dict[int, object]) -> set[int]:
+    """Lock these accounts (id -> updated_at as read); return those another worker changed since they were read."""
+    if not seen:
+        return set()
+    stale, found = set(), set()
+    ids = sorted(seen)
+    for start in range(0, len(ids), LOCK_CHUNK):
+        # in id order, so that two workers locking overlapping accounts queue rather than deadlock
+        rows = (
+            Account.objects.select_for_update()
+            .filter(pk__in=ids[start : start + LOCK_CHUNK])
+            .order_by("pk")
+            .values_list("pk", "updated_at")
+        )
+        for pk, updated_at in rows:
+            found.add(pk)
+            if updated_at != seen[pk]:
+                stale.add(pk)
+    return stale | (set(seen) - found)  # a row gone since is stale too
+
+
+# ---------------------------------------------------------------- reading
+
+
+def local_values(organisation: Organisation, kinds: list[str]) -> dict[int, dict]:
+    """`_values` of the school's MIS accounts of these kinds, each with whether a name-change notice is pending.
+
+    On PostgreSQL the query is written once from the model: every school's plan runs it, and building it with the
+    ORM cost more than running it for a school with few accounts.
+    """
+    if connection.vendor != "postgresql":
+        pending = NameChangeNotice.objects.filter(
+            account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING
+        )
+        qs = Account.objects.filter(organisation=organisation, source=Account.Source.MIS, kind__in=kinds)
+        return _values(qs.annotate(pending_notice=Exists(pending)), "pending_notice")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _local_sql(), [NameChangeNotice.Status.PENDING, organisation.pk, Account.Source.MIS, list(kinds)]
+        )
+        return _rows_as_values((*LOADED, "pending_notice"), cursor.fetchall())
+
+
+def values_by_upn_hash(hashes: list[str]) -> dict[int, dict]:
+    """`_values` of the accounts holding these UPN hashes, anywhere in Wales.
+
+    On PostgreSQL the hashes go as one parameter: a school's first run asks for every learner it has, and an
+    IN list of 1,500 64-character parameters costs more to send and plan than the lookup itself. They are joined
+    as a set: with `= ANY(array)` the planner cannot tell the array's size and often scans the whole table.
+    """
+    if connection.vendor != "postgresql":
+        return _values(Account.objects.filter(upn_hash__in=hashes))
+    quote = connection.ops.quote_name
+    table = quote(Account._meta.db_table)
+    column = quote(Account._meta.get_field("upn_hash").column)
+    with connection.cursor() as cursor:
+        # identifiers come from the model; the hashes (hex digits, so no commas) are one text parameter
+        cursor.execute(
+            f"SELECT {_loaded_columns()} FROM unnest(string_to_array(%s, ',')) AS h(upn_hash) "  # noqa: S608
+            f"JOIN {table} a ON a.{column} = h.upn_hash",
+            [",".join(hashes)],
+        )
+        return _rows_as_values(LOADED, cursor.fetchall())
+
+
+def staff_values_by_email(emails: list[str], *, elsewhere_than: Organisation) -> dict[int, dict]:
+    """`_values` of the MIS staff accounts with these work emails at other schools than this one."""
+    return _values(
+        Account.objects.filter(kind=STAFF, source=Account.Source.MIS, work_email__in=emails).exclude(
+            organisation=elsewhere_than
+        )
+    )
+
+
+def first_provisionings(pairs: list[tuple[int, str]]) -> set[tuple[int, str]] | None:
+    """Those (school id, kind) pairs whose school has no MIS account of that kind yet.
+
+    None where usernames are not reserved ahead (see usernames_reserve): off PostgreSQL, inside a transaction,
+    or with no pairs to ask about.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    if not pairs:
+        return None
+    table = connection.ops.quote_name(Account._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # the table name comes from the model; every value is a parameter
+            f"SELECT v.o, v.k FROM unnest(%s::bigint[], %s::text[]) AS v(o, k) WHERE NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {table} a WHERE a.organisation_id = v.o AND a.kind = v.k AND a.source = %s)",
+            [[o for o, _k in pairs], [k for _o, k in pairs], Account.Source.MIS],
+        )
+        return set(cursor.fetchall())
+
+
+# ---------------------------------------------------------------- writing
+
+
+def accounts_insert(rows: list[dict]) -> list[int]:
+    """Insert new accounts (one COPY on PostgreSQL, their ids and username claims already made); their ids."""
+    if not rows:
+        return []
+    plan = _copy_plan()
+    defaults = {f.attname: (f.get_default() if callable_ else d) for f, d, callable_ in plan}
+    if connection.vendor != "postgresql":
+        del defaults[Account._meta.pk.attname]
+        Account.objects.bulk_create([Account(**{**defaults, **row}) for row in rows], batch_size=1000)
+        ids = dict(
+            Account.objects.filter(username__in=[r["username"] for r in rows]).values_list("username", "id")
+        )
+        usernames_bind(list(Account.objects.filter(pk__in=ids.values())))
+        return [ids[r["username"]] for r in rows]
+    names = [f.name for f, _d, _c in plan]
+    pick = operator.itemgetter(*(f.attname for f, _d, _c in plan))
+    rows_copy(Account, names, (pick({**defaults, **row}) for row in rows))
+    return [row["id"] for row in rows]
+
+
+def changes_write(changes: dict[int, dict], loaded: dict[int, dict]) -> None:
+    """Write every changed account in one statement, only where nobody changed it since this run read it."""
+    if not changes:
+        return
+    ids = list(changes)
+    if connection.vendor != "postgresql":
+        current = dict(Account.objects.select_for_update().filter(pk__in=ids).values_list("id", "updated_at"))
+        if any(current.get(i) != loaded[i]["updated_at"] for i in ids):
+            raise StaleRows
+        objs = []
+        for account_id, values in changes.items():
+            obj = Account(pk=account_id)
+            for name, value in values.items():
+                setattr(obj, ATTNAMES[name], value)
+            objs.append(obj)
+        Account.objects.bulk_update(objs, list(WRITTEN), batch_size=500)
+        return
+    fields = [Account._meta.get_field(name) for name in WRITTEN]
+    sets, casts, params = [], [], [ids, [loaded[i]["updated_at"] for i in ids]]
+    for f in fields:
+        sql_type = _SQL_TYPES[f.get_internal_type()]
+        column = connection.ops.quote_name(f.column)
+        values = [changes[i][f.name] for i in ids]
+        if sql_type == "jsonb":
+            values = [json.dumps(v) for v in values]
+            casts.append("%s::text[]")
+            sets.append(f"{column} = v.{column}::jsonb")
+        else:
+            casts.append(f"%s::{sql_type}[]")
+            sets.append(f"{column} = v.{column}")
+        params.append(values)
+    names = ", ".join(["id", "seen"] + [connection.ops.quote_name(f.column) for f in fields])
+    table = connection.ops.quote_name(Account._meta.db_table)
+    sql = (
+        # identifiers come from the model; every value is a parameter
+        f"UPDATE {table} AS a SET {', '.join(sets)} "  # noqa: S608
+        f"FROM unnest(%s::bigint[], %s::timestamptz[], {', '.join(casts)}) AS v({names}) "
+        "WHERE a.id = v.id AND a.updated_at = v.seen"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # a row another run changed after this one read it is skipped by the WHERE: plan again
+        if cursor.rowcount != len(ids):
+            raise StaleRows
+
+
+def statistics_refresh(created: int) -> None:
+    """ANALYZE the accounts table's lookup columns when this batch grew it by a fifth or more.
+
+    During a first provisioning the tables grow from nothing faster than autovacuum looks at them. With the
+    statistics of an empty table PostgreSQL plans every later school's UPN lookup as a scan of the whole
+    table, so the load slows as it goes (quadratic in the end). ANALYZE samples a fixed number of rows.
+    """
+    if connection.vendor != "postgresql" or created < 1000:
+        return
+    table = connection.ops.quote_name(Account._meta.db_table)
+    # only the columns the sync looks accounts up by: a full ANALYZE also samples every expression index
+    columns = ", ".join(
+        connection.ops.quote_name(c) for c in ("upn_hash", "organisation_id", "kind", "source")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Account._meta.db_table])
+        (estimate,) = cursor.fetchone()
+        if created >= 0.2 * max(estimate, 0):
+            cursor.execute(f"ANALYZE {table} ({columns})")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _values(qs, *extra) -> dict[int, dict]:
+    """Account id -> {field: value} for LOADED (and `extra` annotations), as `qs.values()` would give."""
+    names = (*LOADED, *extra)
+    if connection.vendor != "postgresql":
+        return {row["id"]: row for row in qs.values(*names)}
+    # The ORM's per-row conversion costs several times the query on a large school. psycopg already gives
+    # PostgreSQL's types as Python's; only JSON arrives as text (Django's connection asks for it so).
+    sql, params = qs.values_list(*names).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _rows_as_values(names, cursor.fetchall())
+
+
+def _rows_as_values(names, rows) -> dict[int, dict]:
+    json_names = [n for n in names if n in _JSON_LOADED]
+    out = {}
+    for row in rows:
+        values = dict(zip(names, row, strict=True))
+        for name in json_names:
+            if isinstance(values[name], str):
+                values[name] = json.loads(values[name])
+        out[values["id"]] = values
+    return out
+
+
+@functools.cache
+def _loaded_columns() -> str:
+    """LOADED as SQL columns of the accounts table aliased `a` (names from the model)."""
+    return ", ".join(f"a.{connection.ops.quote_name(Account._meta.get_field(n).column)}" for n in LOADED)
+
+
+@functools.cache
+def _local_sql() -> str:
+    quote = connection.ops.quote_name
+    notice = NameChangeNotice._meta
+    return (
+        f"SELECT {_loaded_columns()}, EXISTS (SELECT 1 FROM {quote(notice.db_table)} n "  # noqa: S608 - names from the models
+        f"WHERE n.{quote(notice.get_field('account').column)} = a.{quote(Account._meta.pk.column)} "
+        f"AND n.{quote(notice.get_field('status').column)} = %s) "
+        f"FROM {quote(Account._meta.db_table)} a WHERE a.{quote(Account._meta.get_field('organisation').column)} = %s "
+        f"AND a.{quote(Account._meta.get_field('source').column)} = %s "
+        f"AND a.{quote(Account._meta.get_field('kind').column)} = ANY(%s)"
+    )
+
+
+@functools.cache
+def _copy_plan() -> list[tuple]:
+    """Account's columns for COPY (the id first), with the value each takes when a new row does not give one."""
+    plan = []
+    for f in Account._meta.concrete_fields:
+        callable_default = f.has_default() and callable(f.default)
+        default = (
+            None if callable_default else (f.get_default() if f.has_default() else None if f.null else "")
+        )
+        plan.append((f, default, callable_default))
+    return plan

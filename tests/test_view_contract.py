@@ -1,0 +1,514 @@
+"""Every URL name keeps one contract (NetBox's ViewTestCases), checked for every view at once.
+
+Anonymous people are sent to the sign-in page (the token API answers 401), another HTTP method is a 405,
+the wrong role a 403 and another school's object a 404, while the person the table names is let in, and
+a GET writes nothing.
+CONTRACTS is keyed by URL name only (views may move between modules) and the names come from the URL
+resolver, so a new view fails test_every_url_name_has_a_contract until it has a row. A cell that does not
+apply says why: na("...").
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from io import StringIO
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Account, RoleGrant
+from passwords.models import GroupResetJob
+from passwords.services import password_reset
+from provisioning.models import NameChangeNotice, ProvisioningRun
+from tests.factories import AccountFactory, grant, staff
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+SIGN_IN = "the sign-in page"
+ADMIN_SIGN_IN = "the admin's sign-in page"
+REFUSALS = {401, 403, 404, 405}
+
+
+@dataclass(frozen=True)
+class NA:
+    """A check that does not apply to this view, and why."""
+
+    why: str
+
+
+na = NA
+NO_OBJECT = na("it names no object: nothing of another school's to ask for")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: the URL's arguments, the query string of a GET or the body of a POST, and headers."""
+
+    kwargs: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+
+
+Get = Callable[[str], Any]  # a fixture by name (request.getfixturevalue)
+Builder = Callable[[Get], Call]
+
+
+def plain(get: Get) -> Call:
+    """The URL alone: no arguments, no parameters."""
+    return Call()
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One view's row: each check's expectation, or na("why not")."""
+
+    methods: tuple[str, ...]  # what the view answers; every other one of METHODS is a 405
+    user: str | None | NA  # who the table lets in (a fixture); None: no session (public, or a token)
+    call: Builder = plain  # what `user` asks for; the first of `methods`
+    anonymous: str | int | NA = SIGN_IN  # the same call without a session (or token)
+    wrong_role: tuple[str, Builder] | NA = NO_OBJECT  # this person asking this gets a 403
+    other_school: Builder | NA = NO_OBJECT  # `user` asking for another school's object gets a 404
+    wrong_method: NA | None = None  # None: the methods above are the whole story
+    get_records: tuple[str, ...] = ()  # tables a GET may write to: bookkeeping, never what a person sees
+
+
+def pk(fixture: str, **kwargs) -> Builder:
+    return lambda get: Call(kwargs={"pk": get(fixture).pk, **kwargs})
+
+
+def at(school: str, kwargs: dict | None = None, **params) -> Builder:
+    """A call naming an organisation by code (`school` is an attribute of the `wales` fixture)."""
+    return lambda get: Call(kwargs=kwargs or {}, params={"org": getattr(get("wales"), school).code, **params})
+
+
+def in_group(school: str, kwargs: dict | None = None) -> Builder:
+    """A call naming registration group 9A at a school; both schools have a learner in it."""
+
+    def build(get):
+        for fixture in ("secondary_learner", "other_learner"):  # made in 9A, one at each school
+            get(fixture)
+        return at(school, kwargs, **REG_9A)(get)
+
+    return build
+
+
+def bearer(run: str | None = None) -> Builder:
+    def build(get):
+        kwargs = {"pk": get(run).pk} if run else {}
+        return Call(kwargs=kwargs, headers={"authorization": f"Bearer {get('school_token')}"})
+
+    return build
+
+
+def own(fixture: str, **kwargs) -> tuple[str, Builder]:
+    """The person asking about their own account: visible to them, and not theirs to act on."""
+    return fixture, pk(fixture, **kwargs)
+
+
+LEARNERS, GOVERNORS = {"section": "learners"}, {"section": "governors"}
+REG_9A = {"group_kind": GroupResetJob.GroupKind.REGISTRATION_GROUP, "group": "9A"}
+ANY_ONE = na("anyone signed in may: there is no role to lack")
+SEES_IS_ALL = na("seeing the account is its only permission, and one not seen is a 404 (checked below)")
+
+CONTRACTS: dict[str, Contract] = {
+    # accounts: signing in, home, profile, View Users
+    "accounts:home": Contract(("GET",), "teacher", wrong_role=ANY_ONE),
+    "accounts:login": Contract(
+        ("GET", "POST"), None, anonymous=na("the sign-in page itself"), wrong_role=ANY_ONE
+    ),
+    "accounts:logout": Contract(("POST",), "teacher", wrong_role=ANY_ONE),
+    "accounts:profile": Contract(("GET",), "teacher", wrong_role=ANY_ONE),
+    "accounts:account_detail": Contract(
+        ("GET",),
+        "teacher",
+        pk("secondary_learner"),
+        wrong_role=SEES_IS_ALL,
+        other_school=pk("other_learner"),
+    ),
+    "accounts:user_list": Contract(
+        ("GET",),
+        "teacher",
+        at("secondary", LEARNERS),
+        wrong_role=na("a section a person may not list has no organisations for them: a 404, never a 403"),
+        other_school=at("other_school", LEARNERS),
+    ),
+    # accounts: managing users
+    "accounts:manage_add_warning": Contract(
+        ("GET",),
+        "digital_champion",
+        at("secondary", GOVERNORS),
+        wrong_role=("teacher", at("secondary", LEARNERS)),
+        other_school=at("other_school", GOVERNORS),
+    ),
+    "accounts:manage_add": Contract(
+        ("GET", "POST"),
+        "digital_champion",
+        at("secondary", GOVERNORS),
+        wrong_role=("teacher", at("secondary", LEARNERS)),
+        other_school=at("other_school", GOVERNORS),
+    ),
+    "accounts:manage_expiring": Contract(("GET",), "digital_champion", wrong_role=("teacher", plain)),
+    **{
+        f"accounts:manage_{name}": Contract(
+            methods,
+            "digital_champion",
+            pk("governor"),
+            wrong_role=("teacher", pk("secondary_learner")),
+            other_school=pk("other_governor"),
+        )
+        for name, methods in (
+            ("keep", ("POST",)),
+            ("close", ("POST",)),
+            ("deactivate", ("GET", "POST")),
+            ("activate", ("GET", "POST")),
+            ("rename", ("GET", "POST")),
+        )
+    },
+    "accounts:audit": Contract(("GET",), "digital_champion", wrong_role=("teacher", plain)),
+    "accounts:audit_export": Contract(("POST",), "digital_champion", wrong_role=("teacher", plain)),
+    # passwords
+    "passwords:reveal": Contract(
+        ("POST",),
+        "teacher",
+        pk("shown_learner"),
+        wrong_role=own("secondary_learner"),
+        other_school=pk("other_learner"),
+    ),
+    **{
+        f"passwords:{name}": Contract(
+            methods,
+            "teacher",
+            pk("secondary_learner"),
+            wrong_role=own("secondary_learner"),
+            other_school=pk("other_learner"),
+        )
+        for name, methods in (
+            ("reset", ("GET",)),
+            ("reset_chosen", ("POST",)),
+            ("reset_generated", ("POST",)),
+        )
+    },
+    "passwords:own_password": Contract(("GET", "POST"), "teacher", wrong_role=("primary_learner", plain)),
+    "passwords:group_reset": Contract(
+        ("GET",),
+        "teacher",
+        at("secondary"),
+        wrong_role=("ite_lead", at("secondary")),
+        other_school=at("other_school"),
+    ),
+    "passwords:group_reset_confirm": Contract(
+        ("GET", "POST"),
+        "teacher",
+        in_group("secondary"),
+        wrong_role=("ite_lead", in_group("secondary")),
+        other_school=in_group("other_school"),
+    ),
+    **{
+        f"passwords:{name}": Contract(
+            ("GET",),
+            "teacher",
+            pk("group_job"),
+            wrong_role=("ite_lead", pk("group_job")),
+            other_school=pk("other_group_job"),
+        )
+        for name in ("group_reset_job", "group_reset_status")
+    },
+    # printing
+    "printing:account": Contract(
+        ("POST",),
+        "teacher",
+        pk("secondary_learner", variant="details"),
+        wrong_role=own("secondary_learner", variant="details"),
+        other_school=pk("other_learner", variant="details"),
+    ),
+    "printing:group_choose": Contract(
+        ("GET",),
+        "teacher",
+        at("secondary"),
+        wrong_role=("ite_lead", at("secondary")),
+        other_school=at("other_school"),
+    ),
+    "printing:group": Contract(
+        ("POST",),
+        "teacher",
+        in_group("secondary", {"variant": "details"}),
+        wrong_role=("ite_lead", in_group("secondary", {"variant": "details"})),
+        other_school=in_group("other_school", {"variant": "details"}),
+    ),
+    "printing:selected": Contract(
+        ("POST",),
+        "teacher",
+        lambda get: Call({"variant": "details"}, {"accounts": [get("secondary_learner").pk]}),
+        wrong_role=(
+            "secondary_learner",
+            lambda get: Call({"variant": "details"}, {"accounts": [get("secondary_learner").pk]}),
+        ),
+        other_school=lambda get: Call({"variant": "details"}, {"accounts": [get("other_learner").pk]}),
+    ),
+    "printing:downloads": Contract(("GET",), "teacher", wrong_role=("secondary_learner", plain)),
+    **{
+        f"printing:{name}": Contract(
+            methods,
+            "teacher",
+            at("secondary", {"slug": "pupils"}),
+            wrong_role=("teacher", at("secondary", {"slug": "staff"})),
+            other_school=at("other_school", {"slug": "pupils"}),
+        )
+        for name, methods in (("download_warning", ("GET",)), ("download", ("POST",)))
+    },
+    # provisioning: the page, and the Provisioning Client's API (a bearer token, no session)
+    "provisioning:page": Contract(
+        ("GET",),
+        "digital_champion",
+        wrong_role=("teacher", plain),
+        other_school=lambda get: Call(params={"school": get("wales").other_school.code}),
+    ),
+    **{
+        f"provisioning:{name}": Contract(
+            methods,
+            "digital_champion",
+            pk(fixture),
+            wrong_role=("teacher", pk(fixture)),
+            other_school=pk(f"other_{fixture}"),
+        )
+        for name, methods, fixture in (
+            ("run_detail", ("GET",), "held_run"),
+            ("run_approve", ("GET", "POST"), "held_run"),
+            ("run_reject", ("GET", "POST"), "held_run"),
+            ("notice_accept", ("POST",), "notice"),
+            ("notice_dismiss", ("POST",), "notice"),
+        )
+    },
+    "provisioning:api_upload": Contract(
+        ("POST",),
+        None,
+        bearer(),
+        anonymous=401,
+        wrong_role=na("a token stands for a school, not a person: a wrong token is a 401"),
+    ),
+    "provisioning:api_run": Contract(
+        ("GET",),
+        None,
+        bearer("held_run"),
+        anonymous=401,
+        wrong_role=na("a token stands for a school, not a person: a wrong token is a 401"),
+        other_school=bearer("other_held_run"),
+        get_records=("provisioning_schooltoken",),  # when the token was last used
+    ),
+    # Django's own views
+    "set_language": Contract(
+        METHODS,
+        None,
+        anonymous=na("choosing a language needs no sign-in"),
+        wrong_role=ANY_ONE,
+        wrong_method=na("Django's view answers every method with a redirect; only a POST changes anything"),
+    ),
+}
+ADMIN_NAMES = {
+    # Django's admin, for staff only, behind its own sign-in page; each page gets the same contract.
+    "admin:login": na("the admin's sign-in page itself"),
+    "admin:logout": na("signing out of the admin needs no sign-in (it is sent to the admin's index)"),
+}
+ADMIN = na("Django's admin: staff only, and Django decides its methods and objects")
+
+
+def _url_names(patterns=None, namespace=""):
+    """Every named URL, namespaced, with the names of its arguments."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _url_names(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", list(entry.pattern.regex.groupindex)
+
+
+URL_ARGUMENTS = dict(_url_names())
+NAMES = sorted(URL_ARGUMENTS)
+
+
+def contract(name: str) -> Contract:
+    if name in CONTRACTS:
+        return CONTRACTS[name]
+    if name.startswith("admin:"):
+        # Any object id: the admin's sign-in check comes before it looks the object up.
+        arguments = {arg: "accounts" if arg == "app_label" else "1" for arg in URL_ARGUMENTS[name]}
+        return Contract(
+            ("GET",),
+            ADMIN,
+            lambda get: Call(kwargs=arguments),
+            anonymous=ADMIN_NAMES.get(name, ADMIN_SIGN_IN),
+            wrong_role=ADMIN,
+            other_school=ADMIN,
+            wrong_method=ADMIN,
+        )
+    raise AssertionError(f"{name} has no row in CONTRACTS")
+
+
+def skip_if_na(cell):
+    if isinstance(cell, NA):
+        pytest.skip(cell.why)
+
+
+def send(client, name: str, method: str, call: Call):
+    url = reverse(name, kwargs=call.kwargs)
+    if method == "GET":
+        return client.get(url, call.params, headers=call.headers)
+    if method == "POST":
+        return client.post(url, call.params, headers=call.headers)
+    return client.generic(method, url, headers=call.headers)
+
+
+@pytest.fixture
+def as_person(client, login, request):
+    """A client signed in as the person a fixture names (None: nobody)."""
+    return lambda person: client if person is None else login(request.getfixturevalue(person))
+
+
+# ---------------------------------------------------------------- the people and objects the table names
+
+
+@pytest.fixture
+def ite_lead(wales):
+    """The Digital Champion of an ITE lead school covering the secondary: sees it, may not act on learners."""
+    account = staff(wales.other_school, legal_forename="Rhodri", legal_surname="Morgan")
+    grant(account, RoleGrant.Role.ITE_LEAD, wales.secondary)
+    return account
+
+
+@pytest.fixture
+def other_governor(wales):
+    return AccountFactory(
+        organisation=wales.other_school, kind=Account.Kind.GOVERNOR, source=Account.Source.MANUAL
+    )
+
+
+@pytest.fixture
+def shown_learner(secondary_learner, teacher):
+    password_reset(account=secondary_learner, actor=teacher)
+    return secondary_learner
+
+
+@pytest.fixture
+def held_run(wales):
+    return ProvisioningRun.objects.create(organisation=wales.secondary, status=ProvisioningRun.Status.HELD)
+
+
+@pytest.fixture
+def other_held_run(wales):
+    return ProvisioningRun.objects.create(organisation=wales.other_school, status=ProvisioningRun.Status.HELD)
+
+
+@pytest.fixture
+def notice(wales, secondary_learner):
+    return NameChangeNotice.objects.create(
+        account=secondary_learner, organisation=wales.secondary, mis_forename="Llŷr", mis_surname="Bryn"
+    )
+
+
+@pytest.fixture
+def other_notice(wales, other_learner):
+    return NameChangeNotice.objects.create(
+        account=other_learner, organisation=wales.other_school, mis_forename="Siân", mis_surname="Lewis"
+    )
+
+
+@pytest.fixture
+def group_job(wales, teacher):
+    return GroupResetJob.objects.create(organisation=wales.secondary, requested_by=teacher, **REG_9A)
+
+
+@pytest.fixture
+def other_group_job(wales, other_teacher):
+    return GroupResetJob.objects.create(organisation=wales.other_school, requested_by=other_teacher, **REG_9A)
+
+
+@pytest.fixture
+def school_token(wales):
+    out = StringIO()
+    call_command("provisioning_token", wales.secondary.code, stdout=out)
+    return out.getvalue().strip()
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def test_every_url_name_has_a_contract():
+    missing = [name for name in NAMES if name not in CONTRACTS and not name.startswith("admin:")]
+    assert not missing, f"add a row to CONTRACTS for {missing}"
+    stale = sorted(set(CONTRACTS) - set(NAMES))
+    assert not stale, f"CONTRACTS names URLs that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_anonymous_people_are_sent_to_sign_in(name, client, request):
+    rules = contract(name)
+    skip_if_na(rules.anonymous)
+    call = replace(rules.call(request.getfixturevalue), headers={})  # no session, and no token either
+    response = send(client, name, rules.methods[0], call)
+    if isinstance(rules.anonymous, int):
+        assert response.status_code == rules.anonymous
+        return
+    sign_in = reverse("admin:login" if rules.anonymous == ADMIN_SIGN_IN else "accounts:login")
+    assert response.status_code == 302, f"{name}: {response.status_code}, not a redirect to {rules.anonymous}"
+    assert urlsplit(response.url).path == sign_in
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_person_the_table_names_is_let_in(name, as_person, request):
+    rules = contract(name)
+    skip_if_na(rules.user)
+    response = send(as_person(rules.user), name, rules.methods[0], rules.call(request.getfixturevalue))
+    assert response.status_code not in REFUSALS, f"{name} refused {rules.user}: {response.status_code}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_any_other_method_is_405(name, as_person, request):
+    rules = contract(name)
+    skip_if_na(rules.wrong_method)
+    client = as_person(rules.user)
+    call = rules.call(request.getfixturevalue)
+    answers = {method: send(client, name, method, call).status_code for method in METHODS}
+    assert {m for m, status in answers.items() if status != 405} == set(rules.methods), answers
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_wrong_role_is_403(name, as_person, request):
+    rules = contract(name)
+    skip_if_na(rules.wrong_role)
+    person, build = rules.wrong_role
+    response = send(as_person(person), name, rules.methods[0], build(request.getfixturevalue))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_another_schools_object_is_404(name, as_person, request):
+    rules = contract(name)
+    skip_if_na(rules.other_school)
+    response = send(
+        as_person(rules.user), name, rules.methods[0], rules.other_school(request.getfixturevalue)
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_get_changes_nothing(name, as_person, request):
+    rules = contract(name)
+    skip_if_na(rules.user)
+    if "GET" not in rules.methods:
+        pytest.skip("it answers no GET")
+    client = as_person(rules.user)
+    call = rules.call(request.getfixturevalue)
+    with CaptureQueriesContext(connection) as queries:
+        send(client, name, "GET", call)
+    writes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+        and not any(f'"{table}"' in query["sql"] for table in rules.get_records)
+    ]
+    assert not writes, f"a GET of {name} wrote: {writes}"
