@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
+from django.urls import reverse
 from django.utils import translation
 
 from accounts.audit import AuditAction, action_choices, action_label, audit_record, audit_record_bulk
@@ -130,3 +131,14 @@ class TestUnknownActionsAreRefused:
         with pytest.raises(ValueError, match="sucess"):
             audit_record(actor=teacher, action=AuditAction.SIGNIN_SUCCESS, outcome="sucess")
         assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+class TestAdmin:
+    def test_the_admin_lists_events_by_their_label(self, client, national_admin, teacher):
+        audit_record(actor=teacher, action=AuditAction.PASSWORD_REVEAL, organisation=teacher.organisation)
+        national_admin.is_staff = national_admin.is_superuser = True
+        national_admin.save(update_fields=["is_staff", "is_superuser"])
+        client.force_login(national_admin, backend="accounts.backends.UsernameOrEmailBackend")
+        page = client.get(reverse("admin:accounts_auditevent_changelist")).content.decode()
+        assert "Password shown" in page
