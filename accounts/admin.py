@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import action_label
 from accounts.models import Account, AuditEvent, EmailAlias, Organisation, RoleGrant
 
 
@@ -33,8 +35,12 @@ admin.site.register(EmailAlias)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: audit events are append-only."""
 
-    list_display = ("created_at", "action", "actor_id", "organisation", "outcome", "target_count")
+    list_display = ("created_at", "action_shown", "actor_id", "organisation", "outcome", "target_count")
     list_filter = ("action", "outcome")
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_shown(self, event):
+        return action_label(event.action)
 
     def has_add_permission(self, request):
         return False

@@ -4,7 +4,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
 from accounts.models import Account
-from accounts.services import audit_record
+from accounts.services import signin_lockout_record
 
 
 def find_account(identifier):
@@ -42,12 +42,4 @@ class UsernameOrEmailBackend(ModelBackend):
 
 def audit_lockout(sender, request, username, ip_address, **kwargs):
     """django-axes refuses the sign-in before our view runs; the lockout still belongs in the audit trail."""
-    account = find_account(username)
-    audit_record(
-        actor=None,
-        action="signin.locked_out",
-        targets=[account] if account else [],
-        organisation=account.organisation if account else None,
-        request=request,
-        outcome="denied",
-    )
+    signin_lockout_record(account=find_account(username), request=request)

@@ -21,8 +21,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from accounts.audit import AuditAction, audit_record
 from accounts.models import NON_MIS_KINDS, Account, ExpiryDecision, Organisation, RoleGrant
-from accounts.services import account_sessions_end, audit_record, today
+from accounts.services import account_sessions_end, today
 
 INACTIVITY_DAYS = 90
 LEAVER_RETENTION_MONTHS = 12
@@ -145,7 +146,9 @@ def _delete(queryset):
     ids = [pk for pk, _org in rows]
     for organisation, org_ids in _by_organisation(rows):
         # Only ids: once the rows are gone, nothing in the audit trail names these people.
-        audit_record(actor=None, action="lifecycle.delete_leaver", targets=org_ids, organisation=organisation)
+        audit_record(
+            actor=None, action=AuditAction.LIFECYCLE_DELETE_LEAVER, targets=org_ids, organisation=organisation
+        )
     Account.objects.filter(pk__in=ids).delete()
     return ids
 
@@ -168,12 +171,12 @@ def lifecycle_sweep(*, on: date | None = None, dry_run: bool = False) -> SweepRe
         report.expired = _deactivate(
             due_to_expire(on).select_for_update(),
             reason=Account.StatusReason.EXPIRED,
-            action="lifecycle.expire",
+            action=AuditAction.LIFECYCLE_EXPIRE,
         )
         report.inactive = _deactivate(
             due_for_inactivity(on).select_for_update(),
             reason=Account.StatusReason.INACTIVE,
-            action="lifecycle.inactive",
+            action=AuditAction.LIFECYCLE_INACTIVE,
         )
         report.deleted = _delete(due_for_deletion(on).select_for_update())
         report.sessions_ended = account_sessions_end(account_ids=report.expired + report.inactive)

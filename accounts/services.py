@@ -1,4 +1,4 @@
-"""Every write to organisations, accounts, role grants and the audit trail."""
+"""Every write to organisations, accounts and role grants, and the audit events of signing in."""
 
 import csv
 
@@ -9,69 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.bulk import rows_copy
-from accounts.models import Account, AuditEvent, AuditEventTarget, Organisation, RoleGrant
+from accounts.audit import AuditAction, audit_record
+from accounts.models import Account, AuditEvent, Organisation, RoleGrant
 from accounts.usernames import username_allocate, usernames_bind
-
-
-def client_ip(request):
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def audit_record(
-    *, actor, action, targets=(), organisation=None, request=None, outcome="success", details=None
-):
-    """Append one audit event. `details` must never hold a password, token or UPN."""
-    target_ids = sorted({t if isinstance(t, int) else t.pk for t in targets})
-    event = AuditEvent.objects.create(
-        actor_id=getattr(actor, "pk", actor) if actor is not None else None,
-        action=str(action),
-        organisation=organisation,
-        client_ip=client_ip(request),
-        outcome=str(outcome),
-        target_count=len(target_ids),
-        details=details or {},
-    )
-    if target_ids:
-        rows_copy(AuditEventTarget, ["event", "account_id"], ((event.pk, pk) for pk in target_ids))
-    return event
-
-
-def audit_record_bulk(*, actor, events):
-    """Append many audit events at once: (action, organisation, target ids, details) each, all successes.
-
-    One insert for the events and one COPY for all their targets, where audit_record costs a round trip each:
-    a provisioning batch audits thousands of schools' changes. `details` must never hold a secret or UPN.
-    """
-    actor_id = getattr(actor, "pk", actor) if actor is not None else None
-    rows = [
-        (action, organisation, sorted(set(targets)), details)
-        for action, organisation, targets, details in events
-    ]
-    created = AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor_id=actor_id,
-                action=str(action),
-                organisation=organisation,
-                target_count=len(targets),
-                details=details or {},
-            )
-            for action, organisation, targets, details in rows
-        ]
-    )
-    rows_copy(
-        AuditEventTarget,
-        ["event", "account_id"],
-        (
-            (event.pk, pk)
-            for event, (_a, _o, targets, _d) in zip(created, rows, strict=True)
-            for pk in targets
-        ),
-    )
-    return created
 
 
 def display_name_for(kind, forename, surname):
@@ -124,7 +64,7 @@ def account_create(
     usernames_bind([account])
     audit_record(
         actor=actor,
-        action="account.create",
+        action=AuditAction.ACCOUNT_CREATE,
         targets=[account],
         organisation=organisation,
         request=request,
@@ -140,7 +80,7 @@ def role_grant(*, account, role, organisation, actor=None):
     if created:
         audit_record(
             actor=actor,
-            action="role.grant",
+            action=AuditAction.ROLE_GRANT,
             targets=[account],
             organisation=organisation,
             details={"role": role},
@@ -253,6 +193,41 @@ def admin_create(*, forename, surname, password, organisation):
         account.save(update_fields=["is_staff", "is_superuser"])
     role_grant(account=account, role=RoleGrant.Role.HWB_ADMIN, organisation=organisation)
     return account
+
+
+def signin_success_record(*, account, request) -> None:
+    """Audit a sign-in (Django's login view has started the session)."""
+    audit_record(
+        actor=account,
+        action=AuditAction.SIGNIN_SUCCESS,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+    )
+
+
+def signin_failure_record(*, account, request) -> None:
+    """Audit a refused sign-in, naming the account the name given belongs to (None if no account)."""
+    audit_record(
+        actor=None,
+        action=AuditAction.SIGNIN_FAILURE,
+        targets=[account] if account else [],
+        organisation=account.organisation if account else None,
+        request=request,
+        outcome=AuditEvent.Outcome.FAILURE,
+    )
+
+
+def signin_lockout_record(*, account, request) -> None:
+    """Audit a sign-in refused by the lockout, naming the account (None if no account)."""
+    audit_record(
+        actor=None,
+        action=AuditAction.SIGNIN_LOCKED_OUT,
+        targets=[account] if account else [],
+        organisation=account.organisation if account else None,
+        request=request,
+        outcome=AuditEvent.Outcome.DENIED,
+    )
 
 
 def today():

@@ -19,7 +19,7 @@ from accounts.selectors import (
     organisation_from_request,
     section_organisations,
 )
-from accounts.services import audit_record
+from accounts.services import signin_failure_record, signin_success_record
 
 PAGE_SIZE = 50
 
@@ -35,26 +35,11 @@ class SignInView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        user = form.get_user()
-        audit_record(
-            actor=user,
-            action="signin.success",
-            targets=[user],
-            organisation=user.organisation,
-            request=self.request,
-        )
+        signin_success_record(account=form.get_user(), request=self.request)
         return response
 
     def form_invalid(self, form):
-        account = find_account(form.data.get("username", ""))
-        audit_record(
-            actor=None,
-            action="signin.failure",
-            targets=[account] if account else [],
-            organisation=account.organisation if account else None,
-            request=self.request,
-            outcome="failure",
-        )
+        signin_failure_record(account=find_account(form.data.get("username", "")), request=self.request)
         return super().form_invalid(form)
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import action_choices
 from accounts.models import Account
 from managing.selectors import likely_duplicates
 from managing.services import CLOSE_AT_EXPIRY, CLOSE_NOW, DURATION_YEAR_END, KEEP_NEXT_YEAR_END
@@ -203,7 +204,7 @@ class AuditFilterForm(forms.Form):
 
     account = forms.CharField(label=_("Account (username or id)"), required=False, max_length=254)
     actor = forms.CharField(label=_("Done by (username or id)"), required=False, max_length=254)
-    action = forms.CharField(label=_("Action"), required=False, max_length=60)
+    action = forms.ChoiceField(label=_("Action"), required=False, choices=action_choices)
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from accounts.audit import action_label
 from accounts.lifecycle import expiring_soon
 from accounts.models import Account, AccountRequest, AuditEvent, AuditEventTarget, Organisation
 from accounts.permissions import Action, Scope, can, organisation_ids_for
@@ -65,8 +66,10 @@ def audit_events(actor, *, account="", actor_name="", action="", date_from=None,
         events = events.filter(pk__in=AuditEventTarget.objects.filter(account_id__in=ids).values("event_id"))
     if actor_name:
         events = events.filter(actor_id__in=_account_ids(actor_name))
-    if action:
-        events = events.filter(action__startswith=action.strip())
+    if action.endswith("."):  # a whole group of actions: "password."
+        events = events.filter(action__startswith=action)
+    elif action:
+        events = events.filter(action=action)
     if date_from:
         events = events.filter(created_at__date__gte=date_from)
     if date_to:
@@ -75,7 +78,7 @@ def audit_events(actor, *, account="", actor_name="", action="", date_from=None,
 
 
 def audit_rows(events):
-    """Each event with its actor's and targets' usernames (ids where the account is gone), in 2 queries."""
+    """Each event with its action's label and its actor's and targets' usernames (ids where gone), in 2 queries."""
     events = list(events)
     targets = {}
     for event_id, account_id in AuditEventTarget.objects.filter(event__in=events).values_list(
@@ -87,6 +90,7 @@ def audit_rows(events):
     return [
         {
             "event": event,
+            "action": action_label(event.action),
             "actor": names.get(event.actor_id, f"#{event.actor_id}") if event.actor_id else "",
             "targets": [names.get(pk, f"#{pk}") for pk in targets.get(event.pk, [])],
         }

@@ -7,14 +7,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import AuditAction, audit_record
 from accounts.lifecycle import add_months, needs_new_expiry
-from accounts.models import Account, AccountRequest, EmailAlias, ExpiryDecision
+from accounts.models import Account, AccountRequest, AuditEvent, EmailAlias, ExpiryDecision
 from accounts.permissions import Action, Scope, require
 from accounts.sealing import seal, unseal
 from accounts.services import (
     account_create,
     account_sessions_end,
-    audit_record,
     display_name_for,
     email_for,
     today,
@@ -82,7 +82,7 @@ def account_request_submit(
     pending.save()
     audit_record(
         actor=actor,
-        action="account.request",
+        action=AuditAction.ACCOUNT_REQUEST,
         organisation=organisation,
         request=request,
         details={"request": pending.pk, "kind": kind, "expires_on": expires_on.isoformat()},
@@ -130,9 +130,9 @@ def account_request_fail(*, request_id: int) -> None:
     pending.save(update_fields=["status", "sealed_password", "processed_at"])
     audit_record(
         actor=pending.requested_by_id,
-        action="account.request_failed",
+        action=AuditAction.ACCOUNT_REQUEST_FAILED,
         organisation=pending.organisation,
-        outcome="failure",
+        outcome=AuditEvent.Outcome.FAILURE,
         details={"request": pending.pk, "kind": pending.kind},
     )
 
@@ -151,7 +151,11 @@ def account_set_status(*, account, actor, status, reason="", request=None, actio
     audit_record(
         actor=actor,
         action=action
-        or ("account.deactivate" if status == Account.Status.DEACTIVATED else "account.activate"),
+        or (
+            AuditAction.ACCOUNT_DEACTIVATE
+            if status == Account.Status.DEACTIVATED
+            else AuditAction.ACCOUNT_ACTIVATE
+        ),
         targets=[account],
         organisation=account.organisation,
         request=request,
@@ -185,7 +189,11 @@ def account_activate(*, account, actor, expires_on=None, request=None):
         account.save(update_fields=["expires_on", "updated_at"])
     # status_changed_at restarts the 90-day sign-in clock, so the next sweep does not close it again.
     return account_set_status(
-        account=account, actor=actor, status=Account.Status.ACTIVE, request=request, action="account.activate"
+        account=account,
+        actor=actor,
+        status=Account.Status.ACTIVE,
+        request=request,
+        action=AuditAction.ACCOUNT_ACTIVATE,
     )
 
 
@@ -208,7 +216,7 @@ def account_rename(
     account.save()
     audit_record(
         actor=actor,
-        action="account.rename",
+        action=AuditAction.ACCOUNT_RENAME,
         targets=[account],
         organisation=account.organisation,
         request=request,
@@ -231,7 +239,7 @@ def account_expiry_keep(*, account, actor, keep_for, request=None):
     ExpiryDecision.objects.filter(account=account).delete()
     audit_record(
         actor=actor,
-        action="account.keep",
+        action=AuditAction.ACCOUNT_KEEP,
         targets=[account],
         organisation=account.organisation,
         request=request,
@@ -255,13 +263,24 @@ def account_expiry_close(*, account, actor, when, request=None):
     )
     audit_record(
         actor=actor,
-        action="account.close_at_expiry",
+        action=AuditAction.ACCOUNT_CLOSE_AT_EXPIRY,
         targets=[account],
         organisation=account.organisation,
         request=request,
         details={"expires_on": account.expires_on.isoformat() if account.expires_on else None},
     )
     return account
+
+
+def audit_export_record(*, actor, rows: int, filters: dict, request=None) -> None:
+    """Audit a download of the audit trail: how many events, under which filters."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.AUDIT_EXPORT,
+        organisation=actor.organisation,
+        request=request,
+        details={"rows": rows, "filters": {k: str(v) for k, v in filters.items() if v}},
+    )
 
 
 def _enqueue_account_request(request_id: int) -> None:

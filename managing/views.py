@@ -19,7 +19,7 @@ from accounts.lifecycle import needs_new_expiry
 from accounts.models import Account
 from accounts.permissions import Action, organisation_ids_for, require
 from accounts.selectors import SECTIONS, organisation_from_request
-from accounts.services import audit_record, today
+from accounts.services import today
 from accounts.spreadsheets import safe_cell
 from managing.forms import (
     PASSWORD_TYPED,
@@ -44,6 +44,7 @@ from managing.services import (
     account_expiry_keep,
     account_rename,
     account_request_submit,
+    audit_export_record,
     expiry_for,
     initial_password,
     reactivation_action,
@@ -327,6 +328,7 @@ CSV_COLUMNS = (
     gettext_lazy("Organisation"),
     gettext_lazy("Client address"),
     gettext_lazy("Details"),
+    gettext_lazy("Action code"),
 )
 
 
@@ -348,16 +350,11 @@ def audit_export(request):
         for row in rows:
             event = row["event"]
             writer.writerow([safe_cell(value) for value in (
-                event.created_at.isoformat(timespec="seconds"), event.action, event.outcome, row["actor"],
+                event.created_at.isoformat(timespec="seconds"), row["action"], event.outcome, row["actor"],
                 " ".join(row["targets"]), event.organisation.code if event.organisation else "",
                 event.client_ip or "", json.dumps(event.details, ensure_ascii=False, sort_keys=True),
+                event.action,
             )])  # fmt: skip
             count += 1
-    audit_record(
-        actor=request.user,
-        action="audit.export",
-        organisation=request.user.organisation,
-        request=request,
-        details={"rows": count, "filters": {k: str(v) for k, v in filters.items() if v}},
-    )
+    audit_export_record(actor=request.user, rows=count, filters=filters, request=request)
     return response

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
+from accounts.audit import AuditAction, audit_record
 from accounts.bulk import rows_copy
 from accounts.models import Account, Organisation
 from accounts.sealing import seal, seal_many
-from accounts.services import audit_record
 from passwords import tasks  # the module, not the task: tasks.py imports this module in turn
 from passwords.generators import learner_password, random_password
 from passwords.models import GroupResetItem, GroupResetJob, ShownPassword
@@ -97,7 +97,7 @@ def password_set(*, account, actor, new_password, request=None, by_owner=False) 
     )
     audit_record(
         actor=actor,
-        action="password.change_own" if by_owner else "password.set",
+        action=AuditAction.PASSWORD_CHANGE_OWN if by_owner else AuditAction.PASSWORD_SET,
         targets=[account],
         organisation=account.organisation,
         request=request,
@@ -116,7 +116,7 @@ def password_reset(*, account, actor, new_password=None, request=None) -> Passwo
     _shown_upsert([ShownPassword(account=account, sealed=seal(new_password), updated_at=timezone.now())])
     audit_record(
         actor=actor,
-        action="password.reset",
+        action=AuditAction.PASSWORD_RESET,
         targets=[account],
         organisation=account.organisation,
         request=request,
@@ -129,7 +129,7 @@ def password_reveal_record(*, account, actor, request=None) -> None:
     """Audit one Show password (the password is never written down)."""
     audit_record(
         actor=actor,
-        action="password.reveal",
+        action=AuditAction.PASSWORD_REVEAL,
         targets=[account],
         organisation=account.organisation,
         request=request,
@@ -178,7 +178,7 @@ def group_reset_start(
     )
     audit_record(
         actor=actor,
-        action="password.group_reset.requested",
+        action=AuditAction.PASSWORD_GROUP_RESET_REQUESTED,
         targets=members,
         organisation=organisation,
         request=request,
@@ -219,7 +219,7 @@ def group_reset_apply(*, job_id: int) -> GroupResetJob:
                 job.save(update_fields=["status", "finished_at", "done"])
                 audit_record(
                     actor=job.requested_by_id,
-                    action="password.group_reset",
+                    action=AuditAction.PASSWORD_GROUP_RESET,
                     targets=list(job.items.values_list("account_id", flat=True)),
                     organisation=job.organisation,
                     details={"job": job.pk, "group_kind": job.group_kind, "group": job.group},

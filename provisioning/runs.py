@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organisation
-from accounts.services import audit_record
+from accounts.audit import AuditAction, audit_record
+from accounts.models import AuditEvent, Organisation
 
 # provisioning.tasks imports this module and this module enqueues its task: each imports the other as a module,
 # never a name from it, so that either may be imported first.
@@ -96,7 +96,7 @@ def run_create(
                 # the school's upload, through its token: no person is the actor
                 audit_record(
                     actor=None,
-                    action="provisioning.upload",
+                    action=AuditAction.PROVISIONING_UPLOAD,
                     organisation=organisation,
                     request=request,
                     details={"run": run.pk, "bytes": run.file_size},
@@ -114,10 +114,10 @@ def upload_refuse(*, organisation: Organisation, request, retry_after: int) -> N
     """Audit an API upload refused because the school has used its hourly uploads (nothing was kept)."""
     audit_record(
         actor=None,
-        action="provisioning.upload",
+        action=AuditAction.PROVISIONING_UPLOAD,
         organisation=organisation,
         request=request,
-        outcome="denied",
+        outcome=AuditEvent.Outcome.DENIED,
         details={
             "reason": "rate_limited",
             "limit": settings.UMP_PROVISIONING_UPLOADS_PER_HOUR,
@@ -154,7 +154,10 @@ def run_reject(*, run: ProvisioningRun, actor) -> ProvisioningRun:
     run.save(update_fields=["status", "decided_by", "decided_at"])
     _delete_file(run)
     audit_record(
-        actor=actor, action="provisioning.run_reject", organisation=run.organisation, details={"run": run.pk}
+        actor=actor,
+        action=AuditAction.PROVISIONING_RUN_REJECT,
+        organisation=run.organisation,
+        details={"run": run.pk},
     )
     return run
 
@@ -301,7 +304,7 @@ def _run_finish(
     run.save()
     audit_record(
         actor=actor,
-        action="provisioning.run_approve" if approve else "provisioning.run",
+        action=AuditAction.PROVISIONING_RUN_APPROVE if approve else AuditAction.PROVISIONING_RUN,
         organisation=run.organisation,
         details={"run": run.pk, **report.counts()},
     )
@@ -317,8 +320,8 @@ def _run_failed(run: ProvisioningRun, error_code: str, actor=None) -> None:
         _delete_file(run)
         audit_record(
             actor=actor,
-            action="provisioning.run_failed",
+            action=AuditAction.PROVISIONING_RUN_FAILED,
             organisation=run.organisation,
-            outcome="failure",
+            outcome=AuditEvent.Outcome.FAILURE,
             details={"run": run.pk, "error": error_code},
         )

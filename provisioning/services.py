@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation
+from accounts.audit import AuditAction, audit_record
+from accounts.models import AuditEvent, Organisation
 from accounts.sealing import keyed_hash
-from accounts.services import audit_record, display_name_for
+from accounts.services import display_name_for
 from provisioning.models import NameChangeNotice, SchoolToken
 from provisioning.sync import ProvisioningError
 
@@ -31,7 +32,7 @@ def token_issue(*, organisation: Organisation, actor=None) -> str:
             "last_used_at": None,
         },
     )
-    audit_record(actor=actor, action="provisioning.token_issue", organisation=organisation)
+    audit_record(actor=actor, action=AuditAction.PROVISIONING_TOKEN_ISSUE, organisation=organisation)
     return raw
 
 
@@ -42,7 +43,7 @@ def token_revoke(*, organisation: Organisation, actor=None) -> bool:
         revoked_at=timezone.now()
     )
     if n:
-        audit_record(actor=actor, action="provisioning.token_revoke", organisation=organisation)
+        audit_record(actor=actor, action=AuditAction.PROVISIONING_TOKEN_REVOKE, organisation=organisation)
     return bool(n)
 
 
@@ -66,9 +67,9 @@ def token_refuse(*, request) -> None:
     """Audit a request to the Provisioning API that carried no live token."""
     audit_record(
         actor=None,
-        action="provisioning.api_denied",
+        action=AuditAction.PROVISIONING_API_DENIED,
         request=request,
-        outcome="denied",
+        outcome=AuditEvent.Outcome.DENIED,
         details={"path": request.path},
     )
 
@@ -95,7 +96,9 @@ def notice_decide(*, notice: NameChangeNotice, actor, accept: bool) -> NameChang
     notice.save(update_fields=["status", "decided_at", "decided_by"])
     audit_record(
         actor=actor,
-        action="provisioning.name_change_accept" if accept else "provisioning.name_change_dismiss",
+        action=AuditAction.PROVISIONING_NAME_CHANGE_ACCEPT
+        if accept
+        else AuditAction.PROVISIONING_NAME_CHANGE_DISMISS,
         targets=[account],
         organisation=notice.organisation,
     )

@@ -7,8 +7,9 @@
 So `accounts` imports no feature app, not even inside a function, and a feature that needs two features (an
 account made with a password) sits above both. Every import in every module is read from its syntax tree, so
 an import inside a function counts, and so does a dotted module path in a string (`include("x.urls")`,
-`import_module`). Templates are dependencies too: a template in `templates/accounts/` includes, extends and
-loads only accounts' own templates and tags, and links only to URL names served by accounts' views; where a
+`import_module`; an audit code such as "provisioning.upload" names no module and does not count). Templates
+are dependencies too: a template in `templates/accounts/` includes, extends and loads only accounts' own
+templates and tags, and links only to URL names served by accounts' views; where a
 feature app adds to an accounts page (the actions on an account's page, the buttons above View Users) the page
 includes a slot at the root of `templates/` (`_account_actions.html`, `_list_actions.html`...), which is
 project wiring like `ump/urls.py`, and the slot includes the feature apps' partials.
@@ -56,8 +57,16 @@ def imported_modules(tree):
             yield from ((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             yield node.lineno, node.module
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and DOTTED.match(node.value):
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and names_a_module(node.value):
             yield node.lineno, node.value
+
+
+def names_a_module(text):
+    """A string naming a feature app's module ("provisioning.tasks.x"), not an audit code ("provisioning.run")."""
+    if not DOTTED.match(text):
+        return False
+    app, module = text.split(".")[:2]
+    return (ROOT / app / f"{module}.py").exists() or (ROOT / app / module).is_dir()
 
 
 def app_of(module):

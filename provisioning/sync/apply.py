@@ -19,9 +19,10 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.audit import AuditAction, audit_record_bulk
 from accounts.bulk import ids_reserve
 from accounts.models import Account, Organisation
-from accounts.services import audit_record_bulk, display_name_for, email_for
+from accounts.services import display_name_for, email_for
 from accounts.usernames import username_base, usernames_allocate_bulk, usernames_reserve
 from passwords.generators import Draws, learner_password, random_password
 from passwords.services import shown_passwords_store_bulk
@@ -416,11 +417,11 @@ def _audit_events(organisation, run, plan, created_ids) -> list[tuple]:
     return [
         (action, organisation, targets, details)
         for action, targets in (
-            ("provisioning.create", created_ids),
-            ("provisioning.transfer_in", plan.transferred),
-            ("provisioning.update", plan.updated),
-            ("provisioning.reactivate", plan.reactivated),
-            ("provisioning.deactivate", plan.deactivated),
+            (AuditAction.PROVISIONING_CREATE, created_ids),
+            (AuditAction.PROVISIONING_TRANSFER_IN, plan.transferred),
+            (AuditAction.PROVISIONING_UPDATE, plan.updated),
+            (AuditAction.PROVISIONING_REACTIVATE, plan.reactivated),
+            (AuditAction.PROVISIONING_DEACTIVATE, plan.deactivated),
         )
         if targets
     ]

@@ -1,6 +1,7 @@
 """The Audit page: events in scope, search, pagination, CSV export, read-only."""
 
 import csv
+import html
 import io
 from datetime import timedelta
 
@@ -8,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent
-from accounts.services import audit_record
 
 AUDIT = reverse("accounts:audit")
 EXPORT = reverse("accounts:audit_export")
@@ -19,21 +20,24 @@ EXPORT = reverse("accounts:audit_export")
 def events(wales, digital_champion, teacher, secondary_learner, other_learner, other_teacher):
     return {
         "reveal": audit_record(
-            actor=teacher, action="password.reveal", targets=[secondary_learner], organisation=wales.secondary
+            actor=teacher,
+            action=AuditAction.PASSWORD_REVEAL,
+            targets=[secondary_learner],
+            organisation=wales.secondary,
         ),
         "signin": audit_record(
-            actor=teacher, action="signin.success", targets=[teacher], organisation=wales.secondary
+            actor=teacher, action=AuditAction.SIGNIN_SUCCESS, targets=[teacher], organisation=wales.secondary
         ),
         "rename": audit_record(
             actor=digital_champion,
-            action="account.rename",
+            action=AuditAction.ACCOUNT_RENAME,
             targets=[secondary_learner],
             organisation=wales.secondary,
             details={"old": {"surname": "=HYPERLINK(1)"}},
         ),
         "other": audit_record(
             actor=other_teacher,
-            action="password.reveal",
+            action=AuditAction.PASSWORD_REVEAL,
             targets=[other_learner],
             organisation=wales.other_school,
         ),
@@ -85,7 +89,10 @@ class TestAuditPage:
 
     def test_a_deleted_account_is_found_by_its_opaque_id(self, login, digital_champion, wales):
         audit_record(
-            actor=None, action="lifecycle.delete_leaver", targets=[987654], organisation=wales.secondary
+            actor=None,
+            action=AuditAction.LIFECYCLE_DELETE_LEAVER,
+            targets=[987654],
+            organisation=wales.secondary,
         )
         response = login(digital_champion).get(AUDIT, {"account": "987654"})
         assert actions(response) == ["lifecycle.delete_leaver"]
@@ -97,7 +104,7 @@ class TestAuditPage:
         for n in range(120):
             audit_record(
                 actor=teacher,
-                action="password.reveal",
+                action=AuditAction.PASSWORD_REVEAL,
                 targets=[teacher],
                 organisation=wales.secondary,
                 details={"n": n},
@@ -143,7 +150,11 @@ class TestAuditExport:
         assert "attachment" in response["Content-Disposition"]
         rows = list(csv.reader(io.StringIO(response.content.decode())))
         assert rows[0][:3] == ["Time", "Action", "Outcome"]
-        assert sorted(r[1] for r in rows[1:]) == ["password.reveal", "signin.success"]
+        assert rows[0][8] == "Action code"
+        assert sorted((r[1], r[8]) for r in rows[1:]) == [
+            ("Password shown", "password.reveal"),
+            ("Signed in", "signin.success"),
+        ]
         export = AuditEvent.objects.get(action="audit.export")
         assert export.actor_id == digital_champion.pk and export.details["rows"] == 2
 
@@ -159,7 +170,48 @@ class TestAuditExport:
         client.force_login(digital_champion, backend="accounts.backends.UsernameOrEmailBackend")
         assert client.post(EXPORT).status_code == 403
 
-    def test_in_welsh(self, login, digital_champion, events):
+    def test_in_welsh_the_csv_names_the_actions_in_welsh(self, login, digital_champion, teacher, events):
         client = login(digital_champion)
         client.cookies["django_language"] = "cy"
-        assert client.get(AUDIT).status_code == 200
+        response = client.post(EXPORT, {"actor": teacher.username})
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert rows[0][1] == "Gweithred"
+        assert sorted((r[1], r[8]) for r in rows[1:]) == [
+            ("Cyfrinair wedi'i ddangos", "password.reveal"),
+            ("Wedi mewngofnodi", "signin.success"),
+        ]
+
+
+@pytest.mark.django_db
+class TestActionLabels:
+    def test_the_page_shows_each_actions_label_with_its_code_at_hand(self, login, digital_champion, events):
+        page = login(digital_champion).get(AUDIT).content.decode()
+        assert '<td title="password.reveal">Password shown</td>' in page
+        assert "<code>password.reveal</code>" not in page
+
+    def test_in_welsh_the_page_shows_the_welsh_labels(self, login, digital_champion, events):
+        client = login(digital_champion)
+        client.cookies["django_language"] = "cy"
+        page = html.unescape(client.get(AUDIT).content.decode())
+        assert "Cyfrinair wedi'i ddangos" in page and "Enw wedi'i olygu" in page
+        assert "Password shown" not in page
+
+    def test_a_code_no_longer_in_use_is_shown_as_it_was_stored(self, login, digital_champion, wales):
+        AuditEvent.objects.create(action="legacy.something", organisation=wales.secondary)
+        page = login(digital_champion).get(AUDIT).content.decode()
+        assert '<td title="legacy.something">legacy.something</td>' in page
+
+    def test_the_action_filter_offers_the_labels(self, login, digital_champion, events):
+        page = login(digital_champion).get(AUDIT).content.decode()
+        assert '<option value="password.reveal">Password shown</option>' in page
+        assert '<option value="password.">All password actions</option>' in page
+
+    def test_an_action_matches_only_itself(self, login, digital_champion, teacher, wales):
+        for action in (AuditAction.PASSWORD_GROUP_RESET, AuditAction.PASSWORD_GROUP_RESET_REQUESTED):
+            audit_record(actor=teacher, action=action, organisation=wales.secondary)
+        client = login(digital_champion)
+        assert actions(client.get(AUDIT, {"action": "password.group_reset"})) == ["password.group_reset"]
+        assert sorted(actions(client.get(AUDIT, {"action": "password."}))) == [
+            "password.group_reset",
+            "password.group_reset.requested",
+        ]

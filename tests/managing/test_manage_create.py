@@ -403,6 +403,16 @@ class TestQueueFailuresAndNavigation:
     def test_the_pages_render_in_welsh(self, login, digital_champion, wales, section):
         client = login(digital_champion)
         client.cookies["django_language"] = "cy"
-        for url in (warning_url(section, wales.secondary), form_url(section, wales.secondary)):
+        pages = {
+            warning_url(section, wales.secondary): ("Ydych chi'n siŵr?", "Rwy'n deall", "Are you sure?"),
+            form_url(section, wales.secondary): (
+                "Ychwanegu defnyddiwr newydd",
+                "Creu cyfrif",
+                "Create account",
+            ),
+        }
+        for url, (heading, button, english) in pages.items():
             response = client.get(url)
-            assert response.status_code == 200 and '<html lang="cy">' in response.content.decode()
+            html = response.content.decode()
+            assert response.status_code == 200 and '<html lang="cy">' in html
+            assert heading in html and button in html and english not in html
