@@ -1,7 +1,8 @@
 """Request-wide protections: deactivated accounts lose their sessions; personal pages are never cached."""
 
 from django.contrib.auth import SESSION_KEY, logout
-from django.utils.cache import add_never_cache_headers
+
+from accounts.caching import no_store
 
 
 class ActiveAccountMiddleware:
@@ -33,6 +34,5 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated) or response.get("Content-Disposition"):
-            add_never_cache_headers(response)
-            response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+            no_store(response)
         return response

@@ -2,14 +2,17 @@
 
 import functools
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Collate
+from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Organisation
-from accounts.permissions import Action, organisations_for
+from accounts.permissions import Action, organisation_ids_for, organisations_for
+from accounts.text import name_sort_key
 
 K = Account.Kind
 
@@ -55,14 +58,65 @@ def _icu_collations() -> bool:
 def name_order(field: str, *, descending: bool = False, language: str | None = None):
     """An ORDER BY term for a name as people read lists of them, whatever the database's own collation.
 
-    On PostgreSQL with ICU: case and accents count only to break ties (ap Rhys among the A's, Ŵyn among the W's),
-    and in Welsh the digraphs ch, dd, ff, ng, ll, ph, rh and th follow c, d, f, g, l, p, r and t (Lynch, Lloyd).
+    Case and accents count only to break ties (ap Rhys among the A's, Ŵyn among the W's), and in Welsh the
+    digraphs ch, dd, ff, ng, ll, ph, rh and th follow c, d, f, g, l, p, r and t (Lynch, Lloyd): ICU's
+    collations on PostgreSQL, their twins from accounts.text.name_sort_key on SQLite (the demo).
     """
     term = F(field)
+    welsh = (language or get_language() or "").startswith("cy")
     if connection.vendor == "postgresql" and _icu_collations():
-        welsh = (language or get_language() or "").startswith("cy")
         term = Collate(term, "cy-x-icu" if welsh else "und-x-icu")
+    elif connection.vendor == "sqlite":
+        term = Collate(term, "ump_names_cy" if welsh else "ump_names")
     return term.desc() if descending else term.asc()
+
+
+def sqlite_collations(sender, connection, **kwargs):
+    """connection_created receiver: a SQLite connection learns the name orders PostgreSQL has from ICU."""
+    if connection.vendor != "sqlite":
+        return
+    for name, welsh in (("ump_names", False), ("ump_names_cy", True)):
+        connection.connection.create_collation(name, functools.partial(_compare_names, welsh=welsh))
+
+
+def by_surname(*, language: str | None = None) -> tuple:
+    """ORDER BY terms for a list of people: surname, then forename, as people read them (name_order), then pk.
+
+    The one order of names: View Users sorted by surname, the credential CSVs and the PDF slips all use it.
+    """
+    return (
+        name_order("legal_surname", language=language),
+        name_order("legal_forename", language=language),
+        "pk",
+    )
+
+
+def organisation_from_request(request, action, *, kinds=None, org_kinds=None, source=None, fallback=True):
+    """The organisation a page is for, named by the request's one `org` parameter (a code).
+
+    A code the actor may not see, or naming another kind of organisation than `org_kinds`, is a 404; one they
+    may see but where they may not do `action` (to accounts of `kinds`) is a 403 (a 404 when the action is
+    VIEW: what they may not view they cannot see). Without a code: with `fallback`, the actor's own
+    organisation where they may do the action there, else the first (by name) where they may; else None.
+    `source` is request.GET unless given (a form posts its `org`).
+    """
+    actor = request.user
+    code = (request.GET if source is None else source).get("org", "")
+    if code:
+        organisation = Organisation.objects.filter(code=code).first()
+    elif fallback:
+        organisation = _default_organisation(actor, action, kinds=kinds, org_kinds=org_kinds)
+    else:
+        return None
+    if (
+        organisation is None
+        or organisation.pk not in organisation_ids_for(actor, Action.VIEW)
+        or (org_kinds is not None and organisation.kind not in org_kinds)
+    ):
+        raise Http404
+    if organisation.pk not in organisation_ids_for(actor, action, kinds=kinds):
+        raise Http404 if action == Action.VIEW else PermissionDenied
+    return organisation
 
 
 def section_organisations(actor, section):
@@ -122,3 +176,23 @@ def group_choices(*, organisation):
         {c for row in learners.values_list("classes", flat=True).order_by().distinct() for c in (row or [])}
     )
     return {"years": years, "reg_groups": regs, "classes": classes}
+
+
+def _default_organisation(actor, action, *, kinds, org_kinds):
+    """The actor's own organisation where they may do `action`, else the first by name where they may.
+
+    Where they may do it nowhere, their own organisation all the same: the caller's checks then refuse it.
+    """
+    ids = organisation_ids_for(actor, action, kinds=kinds)
+    own = actor.organisation
+    if own.pk in ids and (org_kinds is None or own.kind in org_kinds):
+        return own
+    candidates = Organisation.objects.filter(pk__in=ids)
+    if org_kinds is not None:
+        candidates = candidates.filter(kind__in=org_kinds)
+    return candidates.order_by("name").first() or own
+
+
+def _compare_names(a: str, b: str, *, welsh: bool) -> int:
+    key_a, key_b = name_sort_key(a, welsh=welsh), name_sort_key(b, welsh=welsh)
+    return (key_a > key_b) - (key_a < key_b)

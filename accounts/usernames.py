@@ -6,7 +6,6 @@ constraint decides between concurrent workers; a claimed name is never issued to
 
 import functools
 import re
-import unicodedata
 import uuid
 from collections import deque
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from accounts.bulk import rows_copy
 from accounts.models import IssuedUsername, UsernameCounter
+from accounts.text import without_accents
 
 # Letters that NFKD does not decompose into ASCII.
 _SPECIAL = str.maketrans(
@@ -42,8 +42,7 @@ _NOT_LETTER = re.compile(r"[^A-Za-z]")
 
 def fold(text):
     """ASCII letters only: ŵ->w, ŷ->y, â->a; apostrophes, hyphens, spaces and digits dropped."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
-    return _NOT_LETTER.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return _NOT_LETTER.sub("", without_accents(text.translate(_SPECIAL)))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -11,7 +11,14 @@ from accounts.backends import find_account
 from accounts.forms import SignInForm, UserFilterForm
 from accounts.models import Account
 from accounts.permissions import Action, Scope, can
-from accounts.selectors import SECTIONS, SORTS, account_list, group_choices, section_organisations
+from accounts.selectors import (
+    SECTIONS,
+    SORTS,
+    account_list,
+    group_choices,
+    organisation_from_request,
+    section_organisations,
+)
 from accounts.services import signin_failure_record, signin_success_record
 
 PAGE_SIZE = 50
@@ -48,27 +55,14 @@ def profile(request):
     return render(request, "accounts/profile.html", {"account": request.user})
 
 
-def _pick_organisation(request, section):
-    organisations = list(section_organisations(request.user, section))
-    if not organisations:
-        raise Http404
-    code = request.GET.get("org", "")
-    if code:
-        for org in organisations:
-            if org.code == code:
-                return org, organisations
-        raise Http404
-    own = next((o for o in organisations if o.pk == request.user.organisation_id), None)
-    return own or organisations[0], organisations
-
-
 @login_required
 @require_GET
 def user_list(request, section):
     if section not in SECTIONS:
         raise Http404
-    title, kinds, _org_kinds = SECTIONS[section]
-    organisation, organisations = _pick_organisation(request, section)
+    title, kinds, org_kinds = SECTIONS[section]
+    organisation = organisation_from_request(request, Action.VIEW, kinds=kinds, org_kinds=org_kinds)
+    organisations = list(section_organisations(request.user, section))
     choices = (
         group_choices(organisation=organisation) if section == "learners" else {"years": [], "reg_groups": []}
     )

@@ -18,8 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.lifecycle import needs_new_expiry
 from accounts.models import Account
 from accounts.permissions import Action, organisation_ids_for, require
-from accounts.selectors import SECTIONS, section_organisations
+from accounts.selectors import SECTIONS, organisation_from_request
 from accounts.services import today
+from accounts.spreadsheets import safe_cell
 from managing.forms import (
     PASSWORD_TYPED,
     ActivateForm,
@@ -65,13 +66,8 @@ def _add_target(request, section):
     """The organisation (404 unless the actor may list it) and the kinds they may add there (else 403)."""
     if section not in SECTIONS:
         raise Http404
-    organisations = list(section_organisations(request.user, section))
-    code = request.GET.get("org") or request.user.organisation.code
-    organisation = next((o for o in organisations if o.code == code), None)
-    if organisation is None:
-        if request.GET.get("org") or not organisations:
-            raise Http404
-        organisation = organisations[0]
+    _title, section_kinds, org_kinds = SECTIONS[section]
+    organisation = organisation_from_request(request, Action.VIEW, kinds=section_kinds, org_kinds=org_kinds)
     kinds = addable_kinds(request.user, section, organisation)
     if not kinds:
         raise PermissionDenied
@@ -336,12 +332,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value):
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading quote keeps them text."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @login_required
 @require_POST
 def audit_export(request):
@@ -359,7 +349,7 @@ def audit_export(request):
             break
         for row in rows:
             event = row["event"]
-            writer.writerow([_cell(value) for value in (
+            writer.writerow([safe_cell(value) for value in (
                 event.created_at.isoformat(timespec="seconds"), row["action"], event.outcome, row["actor"],
                 " ".join(row["targets"]), event.organisation.code if event.organisation else "",
                 event.client_ip or "", json.dumps(event.details, ensure_ascii=False, sort_keys=True),

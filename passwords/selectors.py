@@ -1,8 +1,5 @@
 """Reads about passwords that views and printing share."""
 
-from django.shortcuts import get_object_or_404
-
-from accounts.permissions import Action, Scope, organisations_for, require
 from accounts.sealing import SealError, unseal
 from passwords.models import ShownPassword
 
@@ -36,17 +33,3 @@ def shown_passwords(account_ids) -> dict[int, str]:
 
 def shown_password(account) -> str | None:
     return shown_passwords([account.pk]).get(account.pk)
-
-
-def scoped_organisation(actor, code, action, kind):
-    """The organisation with this code if the actor may see it (else 404) and do `action` there (else 403)."""
-    organisation = get_object_or_404(organisations_for(actor, Action.VIEW), code=code)
-    require(actor, action, Scope(organisation, kind))
-    return organisation
-
-
-def default_organisation_code(actor, action):
-    """The actor's own organisation when they may act there, else the first where they may."""
-    codes = list(organisations_for(actor, action).values_list("code", flat=True))
-    own = actor.organisation.code
-    return own if own in codes else (codes[0] if codes else own)

@@ -6,11 +6,12 @@ tell the rules apart without matching words.
 """
 
 import re
-import unicodedata
 
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from accounts.text import without_accents
 
 # Words that are "common" in a Welsh school even though they are rare in the general lists Django ships,
 # refused whatever digits or symbols are added around them.
@@ -31,8 +32,7 @@ MIN_NAME_PART = 3  # shorter parts ("Jo", "Li") would refuse too many unrelated 
 
 def fold(text: str) -> str:
     """Lower-case and strip accents, so that "Siân" and "sian" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return without_accents(text or "").casefold()
 
 
 class HwbComplexityValidator:

@@ -8,13 +8,13 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.caching import never_stored
 from accounts.models import Account
 from accounts.permissions import Action, Scope, can, organisations_for, require
-from accounts.selectors import group_choices
+from accounts.selectors import by_surname, group_choices, organisation_from_request
 from passwords import selectors, services
 from passwords.forms import AccountPasswordForm, GroupForm, OwnPasswordForm
 from passwords.generators import random_password
@@ -31,25 +31,17 @@ def _account(request, pk, action):
     return account
 
 
-def _no_store(response):
-    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
-    response["Pragma"] = "no-cache"
-    return response
-
-
 @login_required
 @require_POST
-@never_cache
+@never_stored
 def reveal(request, pk):
     """The account's shown password as JSON, fetched only when asked for; audited."""
     account = _account(request, pk, Action.SHOW_PASSWORD)
     password = selectors.shown_password(account)
     if password is None:
-        return _no_store(
-            JsonResponse({"error": _("No password is available. Reset it to show one.")}, status=404)
-        )
+        return JsonResponse({"error": _("No password is available. Reset it to show one.")}, status=404)
     services.password_reveal_record(account=account, actor=request.user, request=request)
-    return _no_store(JsonResponse({"password": password}))
+    return JsonResponse({"password": password})
 
 
 @login_required
@@ -89,6 +81,7 @@ def reset_generated(request, pk):
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @login_required
 @require_http_methods(["GET", "POST"])
+@never_stored
 def own_password(request):
     """My Profile -> Reset password. Not for primary learners. Other sessions of the account end."""
     require(request.user, Action.RESET_OWN_PASSWORD, request.user)
@@ -111,15 +104,14 @@ def own_password(request):
     # "Generate Password" is a link to this page with ?generate=1: a suggestion, saved only when submitted.
     suggestion = random_password() if request.GET.get("generate") else None
     form = OwnPasswordForm(request.user, suggestion=suggestion)
-    return _no_store(render(request, "passwords/own_password.html", {"form": form, "suggestion": suggestion}))
+    return render(request, "passwords/own_password.html", {"form": form, "suggestion": suggestion})
 
 
 # Group reset -----------------------------------------------------------------------------------------------
 
 
 def _group_organisation(request, source):
-    code = source.get("org") or selectors.default_organisation_code(request.user, Action.RESET_GROUP)
-    return selectors.scoped_organisation(request.user, code, Action.RESET_GROUP, LEARNER)
+    return organisation_from_request(request, Action.RESET_GROUP, kinds=(LEARNER,), source=source)
 
 
 @login_required
@@ -153,7 +145,7 @@ def group_reset_confirm(request):
         )
         return redirect("passwords:group_reset_job", pk=job.pk)
     members = services.group_members(organisation=organisation, group_kind=kind, group=group).order_by(
-        "legal_surname", "legal_forename"
+        *by_surname()
     )
     return render(
         request,

@@ -1,8 +1,7 @@
 """Credential CSV files (All Pupils, All Staff), streamed, from plain dataclasses (no models here).
 
 The output opens cleanly in Excel: UTF-8 with a byte-order mark, CRLF line ends, and no cell can act
-as a formula (OWASP "CSV injection"): a value starting with = + - @ tab or carriage return is prefixed
-with an apostrophe, which spreadsheet programs treat as "this is text".
+as a formula (accounts.spreadsheets.safe_cell).
 """
 
 import csv
@@ -13,8 +12,9 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.spreadsheets import safe_cell
+
 BOM = "\ufeff"
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500  # one write per chunk keeps a 2,000-row file to a handful of network writes
 
 
@@ -43,14 +43,6 @@ class StaffRow:
     password: str | None
     date_created: datetime.date | datetime.datetime | None
     staff_code: str
-
-
-def safe_cell(value) -> str:
-    """The text of a cell that a spreadsheet will show as text, never evaluate."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_TRIGGERS):
-        return "'" + text
-    return text
 
 
 def _date(value) -> str:

@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from accounts.models import Account
-from accounts.selectors import name_order
+from accounts.selectors import by_surname
 from passwords.selectors import shown_passwords
 from printing.csv_export import PupilRow, StaffRow
 from printing.slips import Slip
@@ -24,8 +24,13 @@ def sign_in_address() -> str:
 
 
 def slips_for(accounts, *, with_passwords: bool, language: str) -> list[Slip]:
-    """One slip per account, with its shown password when asked for (None where there is none)."""
-    rows = list(Account.objects.filter(pk__in=[a.pk for a in accounts]).values_list(*SLIP_FIELDS))
+    """One slip per account in surname order (as View Users shows them in `language`), with its shown password
+    when asked for (None where there is none)."""
+    rows = list(
+        Account.objects.filter(pk__in=[a.pk for a in accounts])
+        .order_by(*by_surname(language=language))
+        .values_list(*SLIP_FIELDS)
+    )
     passwords = shown_passwords([row[0] for row in rows]) if with_passwords else {}
     return [
         Slip(
@@ -44,7 +49,7 @@ def pupil_rows(organisation):
     """(ids, rows): every learner of a school for All Pupils, in surname order."""
     learners = (
         Account.objects.filter(organisation=organisation, kind=Account.Kind.LEARNER)
-        .order_by(name_order("legal_surname"), name_order("legal_forename"), "pk")
+        .order_by(*by_surname())
         .values_list(
             "pk", "legal_forename", "legal_surname", "username", "created_at", "year_group",
             "registration_group", "consent", "admission_number",
@@ -62,7 +67,7 @@ def staff_rows(organisation):
     """(ids, rows): every staff account of a school for All Staff, in surname order."""
     rows = list(
         Account.objects.filter(organisation=organisation, kind=Account.Kind.STAFF)
-        .order_by(name_order("legal_surname"), name_order("legal_forename"), "pk")
+        .order_by(*by_surname())
         .values_list("pk", "legal_forename", "legal_surname", "username", "created_at", "staff_code")
     )
     passwords = shown_passwords([row[0] for row in rows])

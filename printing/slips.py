@@ -1,12 +1,12 @@
 """A4 PDF slips with sign-in details, drawn with reportlab from plain dataclasses (no models here).
 
-Ten slips to a page (two columns, five rows) with dashed cut lines between them, sorted by surname, with
-their labels in the language asked for. DejaVu Sans is embedded (subset) so that every Welsh letter,
-ŵ and ŷ included, prints as written instead of as a missing-glyph box.
+Ten slips to a page (two columns, five rows) with dashed cut lines between them, in the order given (the
+selector's, which is View Users' order of names), with their labels in the language asked for. DejaVu Sans
+is embedded (subset) so that every Welsh letter, ŵ and ŷ included, prints as written instead of as a
+missing-glyph box.
 """
 
 import io
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -52,16 +52,6 @@ def register_fonts() -> None:
     pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
 
 
-def sort_key(slip: Slip) -> tuple[str, str, str]:
-    """Surname, then forename, ignoring case and accents ("Ŵyn" files with "Wyn")."""
-
-    def fold(text: str) -> str:
-        decomposed = unicodedata.normalize("NFKD", text)
-        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-    return fold(slip.surname), fold(slip.forename), slip.username.casefold()
-
-
 def slips_pdf(
     slips: Iterable[Slip],
     *,
@@ -70,9 +60,9 @@ def slips_pdf(
     sign_in_url: str = DEFAULT_SIGN_IN_URL,
     title: str = "",
 ) -> bytes:
-    """Render the slips to PDF bytes: sorted by surname, several to a page, labels in `language`."""
+    """Render the slips to PDF bytes in the order given, several to a page, labels in `language`."""
     register_fonts()
-    ordered = sorted(slips, key=sort_key)
+    slips = list(slips)
     buffer = io.BytesIO()
     with translation.override(language):
         labels = {
@@ -88,7 +78,7 @@ def slips_pdf(
         page_width, page_height = A4
         slip_width = (page_width - 2 * MARGIN) / COLUMNS
         slip_height = (page_height - 2 * MARGIN) / ROWS
-        for index, slip in enumerate(ordered):
+        for index, slip in enumerate(slips):
             position = index % SLIPS_PER_PAGE
             if index and position == 0:
                 canvas.showPage()
@@ -98,7 +88,7 @@ def slips_pdf(
             x = MARGIN + column * slip_width
             top = page_height - MARGIN - row * slip_height
             _draw_slip(canvas, slip, x, top, slip_width, labels, with_passwords)
-        if not ordered:
+        if not slips:
             canvas.setFont(FONT, 12)
             canvas.drawString(MARGIN, page_height - MARGIN - 12, _("There are no accounts to print."))
         canvas.save()

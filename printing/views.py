@@ -9,11 +9,11 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.caching import no_store
 from accounts.models import Account
 from accounts.permissions import Action, organisations_for, require
-from accounts.selectors import group_choices
+from accounts.selectors import group_choices, organisation_from_request
 from passwords.forms import GroupForm
-from passwords.selectors import default_organisation_code, scoped_organisation
 from passwords.services import group_members
 from printing import selectors, services
 from printing.csv_export import pupils_csv, staff_csv
@@ -21,13 +21,20 @@ from printing.slips import slips_pdf
 
 LEARNER = Account.Kind.LEARNER
 VARIANTS = {"details": False, "with-password": True}
-NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0"
 
 
 def _variant(variant):
     if variant not in VARIANTS:
         raise Http404
     return VARIANTS[variant]
+
+
+def _named_organisation(request, action, kind, source):
+    """The organisation a print or download names (`org`): credentials never go to a default one (404)."""
+    organisation = organisation_from_request(request, action, kinds=(kind,), source=source, fallback=False)
+    if organisation is None:
+        raise Http404
+    return organisation
 
 
 def _pdf_response(request, accounts, *, with_passwords, filename, title=""):
@@ -40,11 +47,11 @@ def _pdf_response(request, accounts, *, with_passwords, filename, title=""):
         sign_in_url=selectors.sign_in_address(),
         title=title,
     )
-    response = FileResponse(
-        io.BytesIO(pdf), content_type="application/pdf", as_attachment=False, filename=f"{filename}.pdf"
+    return no_store(
+        FileResponse(
+            io.BytesIO(pdf), content_type="application/pdf", as_attachment=False, filename=f"{filename}.pdf"
+        )
     )
-    response["Cache-Control"] = NO_STORE
-    return response
 
 
 @login_required
@@ -71,8 +78,7 @@ def account(request, pk, variant):
 @require_GET
 def group_choose(request):
     """Group Actions -> Print -> Print Registration Group: choose the group."""
-    code = request.GET.get("org") or default_organisation_code(request.user, Action.PRINT_GROUP)
-    organisation = scoped_organisation(request.user, code, Action.PRINT_GROUP, LEARNER)
+    organisation = organisation_from_request(request, Action.PRINT_GROUP, kinds=(LEARNER,))
     choices = group_choices(organisation=organisation)
     return render(
         request,
@@ -86,7 +92,7 @@ def group_choose(request):
 def group(request, variant):
     """The slips of every active learner in a registration group, class or year."""
     with_passwords = _variant(variant)
-    organisation = scoped_organisation(request.user, request.POST.get("org", ""), Action.PRINT_GROUP, LEARNER)
+    organisation = _named_organisation(request, Action.PRINT_GROUP, LEARNER, request.POST)
     form = GroupForm(request.POST, choices=group_choices(organisation=organisation))
     if not form.is_valid():
         raise Http404
@@ -162,19 +168,18 @@ def downloads(request):
     return render(request, "printing/downloads.html", {"entries": entries})
 
 
-def _download_scope(request, slug, code):
+def _download_scope(request, slug, source):
     if slug not in DOWNLOADS:
         raise Http404
     action, kind, rows, writer = DOWNLOADS[slug]
-    organisation = scoped_organisation(request.user, code, action, kind)
-    return organisation, rows, writer
+    return _named_organisation(request, action, kind, source), rows, writer
 
 
 @login_required
 @require_GET
 def download_warning(request, slug):
     """ "Please note: ..." with Proceed with download / Go Back."""
-    organisation, _rows, _writer = _download_scope(request, slug, request.GET.get("org", ""))
+    organisation, _rows, _writer = _download_scope(request, slug, request.GET)
     return render(request, "printing/download_warning.html", {"slug": slug, "organisation": organisation})
 
 
@@ -182,7 +187,7 @@ def download_warning(request, slug):
 @require_POST
 def download(request, slug):
     """The CSV itself, streamed; audited; never cached."""
-    organisation, rows, writer = _download_scope(request, slug, request.POST.get("org", ""))
+    organisation, rows, writer = _download_scope(request, slug, request.POST)
     ids, data = rows(organisation)
     services.download_record(
         actor=request.user, organisation=organisation, kind=slug, account_ids=ids, request=request
@@ -190,5 +195,4 @@ def download(request, slug):
     response = StreamingHttpResponse(writer(data), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{slug}-{organisation.code}-{stamp}.csv"'
-    response["Cache-Control"] = NO_STORE
-    return response
+    return no_store(response)

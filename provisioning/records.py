@@ -23,8 +23,10 @@ LEARNER_FIELDS = (
     "consent",
 )
 STAFF_FIELDS = ("staff_code", "staff_role", "start_date")
+# The learner fields a learner's classes make (a OneRoster package's enrolments; a delta's change them).
+CLASS_FIELDS = frozenset({"registration_group", "classes"})
 # What a OneRoster package learns from a learner's enrolments; a delta row without them omits these.
-ENROLMENT_FIELDS = frozenset({"admission_date", "registration_group", "classes", "leaving_date"})
+ENROLMENT_FIELDS = CLASS_FIELDS | {"admission_date", "leaving_date"}
 
 
 class Reason(models.TextChoices):

@@ -12,7 +12,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import Organisation
 from accounts.permissions import Action, Scope, require
+from accounts.selectors import organisation_from_request
 from provisioning.models import ProvisioningRun
 from provisioning.readers import Problem
 from provisioning.records import Reason
@@ -43,15 +45,14 @@ RECENT = 20
 def page(request):
     """Recent runs with counts, held runs to decide, pending name-change notices, a chart."""
     schools = _schools_or_403(request.user)
-    school = None
-    code = request.GET.get("school", "")
-    if code:
-        school = get_object_or_404(schools, code=code)
-    elif schools.count() == 1:
+    # without ?org= the page is for all their schools (or the only one)
+    school = organisation_from_request(
+        request, Action.MANAGE_PROVISIONING, org_kinds=(Organisation.Kind.SCHOOL,), fallback=False
+    )
+    if school is None and schools.count() == 1:
         school = schools.first()
     runs = runs_visible(request.user)
     if school is not None:
-        require(request.user, Action.MANAGE_PROVISIONING, Scope(school))
         runs = runs.filter(organisation=school)
     recent = list(runs[:RECENT])
     held = list(runs.filter(status=ProvisioningRun.Status.HELD)[:RECENT])
@@ -97,7 +98,7 @@ def notice_accept(request, pk):
     notice = _visible_notice(request, pk)
     notice_decide(notice=notice, actor=request.user, accept=True)
     messages.success(request, _("The legal names now match the MIS. The username is unchanged."))
-    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+    return redirect(reverse("provisioning:page") + f"?org={notice.organisation.code}")
 
 
 @require_POST
@@ -106,7 +107,7 @@ def notice_dismiss(request, pk):
     notice = _visible_notice(request, pk)
     notice_decide(notice=notice, actor=request.user, accept=False)
     messages.success(request, _("The notice was dismissed."))
-    return redirect(reverse("provisioning:page") + f"?school={notice.organisation.code}")
+    return redirect(reverse("provisioning:page") + f"?org={notice.organisation.code}")
 
 
 # ---------------------------------------------------------------- API

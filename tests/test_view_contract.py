@@ -266,7 +266,7 @@ CONTRACTS: dict[str, Contract] = {
         ("GET",),
         "digital_champion",
         wrong_role=("teacher", plain),
-        other_school=lambda get: Call(params={"school": get("wales").other_school.code}),
+        other_school=at("other_school"),
     ),
     **{
         f"provisioning:{name}": Contract(

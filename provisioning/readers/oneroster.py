@@ -22,6 +22,7 @@ from provisioning.readers.text import (
     split_list,
 )
 from provisioning.records import (
+    CLASS_FIELDS,
     ENROLMENT_FIELDS,
     LEARNER,
     STAFF,
@@ -41,9 +42,8 @@ ZIP_MAX_TOTAL_BYTES = 256 * 1024 * 1024
 ZIP_MAX_RATIO = 200
 ONEROSTER_FILES = ("manifest.csv", "orgs.csv", "users.csv", "classes.csv", "enrollments.csv")
 # The MIS fields (records.LEARNER_FIELDS, STAFF_FIELDS) a OneRoster package gives; with its enrolments (and the
-# classes they name, or as a delta's changes) it gives a learner's registration group and classes too.
+# classes they name, or as a delta's changes) it gives a learner's CLASS_FIELDS too.
 ONEROSTER_LEARNER_FIELDS = frozenset({"admission_number", "admission_date", "year_group"})
-ONEROSTER_CLASS_FIELDS = frozenset({"registration_group", "classes"})
 ONEROSTER_STAFF_FIELDS = frozenset({"staff_code"})
 
 
@@ -73,7 +73,7 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
     extract.kinds = {LEARNER, STAFF}
     extract.learner_fields = set(ONEROSTER_LEARNER_FIELDS)
     if "enrollments.csv" in members and ("classes.csv" in members or not full):
-        extract.learner_fields |= ONEROSTER_CLASS_FIELDS
+        extract.learner_fields |= CLASS_FIELDS
     extract.staff_fields = set(ONEROSTER_STAFF_FIELDS)
     return extract
 
@@ -309,7 +309,7 @@ def _learner_omits(user: _OneRosterUser, *, full: bool) -> frozenset[str]:
         return ENROLMENT_FIELDS
     # A delta's enrolments are changes: the sync joins and leaves these classes, keeping the rest (resolving ids
     # against the classes earlier packages named), and keeps the earliest admission.
-    omits = frozenset({"registration_group", "classes"} | (set() if user.leaving else {"leaving_date"}))
+    omits = CLASS_FIELDS | (set() if user.leaving else {"leaving_date"})
     return omits | (set() if user.begins else {"admission_date"})
 
 

@@ -13,6 +13,7 @@ from accounts.models import Account, Organisation
 from accounts.sealing import keyed_hash, upn_hash
 from provisioning.models import OneRosterClass, OneRosterUser
 from provisioning.records import (
+    CLASS_FIELDS,
     LEARNER,
     STAFF,
     ClassRecord,
@@ -29,7 +30,7 @@ ACTIVE = Account.Status.ACTIVE
 DEACTIVATED = Account.Status.DEACTIVATED
 LEAVER = Account.StatusReason.LEAVER
 # what a delta row's enrolment changes decide, relative to the account's classes, instead of the row itself
-PATCHED = frozenset({"registration_group", "classes"})
+PATCHED = CLASS_FIELDS
 
 
 @dataclass

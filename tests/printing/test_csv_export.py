@@ -2,10 +2,9 @@ import csv
 import datetime
 import io
 
-import pytest
 from django.utils import translation
 
-from printing.csv_export import BOM, PupilRow, StaffRow, pupils_csv, safe_cell, staff_csv
+from printing.csv_export import BOM, PupilRow, StaffRow, pupils_csv, staff_csv
 
 
 def read(chunks) -> tuple[bytes, list[list[str]]]:
@@ -27,21 +26,6 @@ def pupil(**overrides):
     }
     values.update(overrides)
     return PupilRow(**values)
-
-
-class SafeCellTests:
-    @pytest.mark.parametrize(
-        "value", ["=1+1", "+44 1234", "-2+3", "@SUM(A1)", "\tcmd", "\r=cmd", '=HYPERLINK("x")']
-    )
-    def test_a_cell_that_could_be_a_formula_is_made_text(self, value):
-        assert safe_cell(value) == "'" + value
-
-    @pytest.mark.parametrize("value", ["Siân", "a=b", "7W", "", "O'Brien"])
-    def test_ordinary_values_are_left_alone(self, value):
-        assert safe_cell(value) == value
-
-    def test_none_is_an_empty_cell(self):
-        assert safe_cell(None) == ""
 
 
 class PupilsCsvTests:

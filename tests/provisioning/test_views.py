@@ -56,9 +56,15 @@ class PageTests:
     def test_a_national_admin_picks_a_school(self, wales, national_admin, login):
         held_run(wales.secondary)
         client = login(national_admin)
-        assert client.get(reverse("provisioning:page")).status_code == 200
-        response = client.get(reverse("provisioning:page"), {"school": wales.secondary.code})
+        every = client.get(reverse("provisioning:page"))
+        assert every.status_code == 200 and every.context["school"] is None  # all their schools
+        response = client.get(reverse("provisioning:page"), {"org": wales.secondary.code})
         assert response.status_code == 200 and "Runs waiting for approval" in response.content.decode()
+        assert response.context["school"] == wales.secondary
+        assert f"({wales.secondary.code})</span></h1>" in response.content.decode()
+        assert (
+            client.get(reverse("provisioning:page"), {"org": wales.la.code}).status_code == 404
+        )  # not a school
 
 
 class RunDetailTests:
@@ -147,7 +153,8 @@ class NoticeTests:
         notice = self._notice(wales.secondary)
         client = login(digital_champion)
         assert "Parri" in client.get(reverse("provisioning:page")).content.decode()
-        assert client.post(reverse("provisioning:notice_accept", args=[notice.pk])).status_code == 302
+        response = client.post(reverse("provisioning:notice_accept", args=[notice.pk]))
+        assert response["Location"] == reverse("provisioning:page") + f"?org={wales.secondary.code}"
         notice.refresh_from_db()
         notice.account.refresh_from_db()
         assert notice.status == "accepted" and notice.account.legal_surname == "Parri"

@@ -1,0 +1,69 @@
+"""organisation_from_request: the one way a page learns which organisation it is for (`?org=CODE`)."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.test import RequestFactory
+
+from accounts.models import Account, Organisation
+from accounts.permissions import Action
+from accounts.selectors import organisation_from_request
+
+K = Account.Kind
+SCHOOLS = (Organisation.Kind.SCHOOL,)
+
+
+def request_as(actor, method="get", **data):
+    request = getattr(RequestFactory(), method)("/", data)
+    request.user = actor
+    return request
+
+
+@pytest.mark.django_db
+class OrganisationFromRequestTests:
+    def test_it_returns_the_organisation_the_code_names(self, wales, la_admin):
+        request = request_as(la_admin, org=wales.secondary.code)
+        assert organisation_from_request(request, Action.RESET_GROUP, kinds=(K.LEARNER,)) == wales.secondary
+
+    def test_a_form_names_it_in_what_it_posts(self, wales, teacher):
+        request = request_as(teacher, "post", org=wales.secondary.code)
+        assert organisation_from_request(request, Action.PRINT_GROUP, source=request.POST) == wales.secondary
+
+    def test_another_schools_code_is_404(self, wales, teacher):
+        with pytest.raises(Http404):
+            organisation_from_request(request_as(teacher, org=wales.other_school.code), Action.RESET_GROUP)
+
+    def test_an_unknown_code_is_404(self, wales, teacher):
+        with pytest.raises(Http404):
+            organisation_from_request(request_as(teacher, org="NOPE"), Action.RESET_GROUP)
+
+    def test_a_school_they_see_but_may_not_act_on_is_403(self, wales, teacher):
+        request = request_as(teacher, org=wales.secondary.code)
+        with pytest.raises(PermissionDenied):
+            organisation_from_request(request, Action.DOWNLOAD_STAFF_CSV, kinds=(K.STAFF,))
+
+    def test_what_they_may_not_view_is_404_not_403(self, wales, teacher):
+        request = request_as(teacher, org=wales.secondary.code)
+        with pytest.raises(Http404):
+            organisation_from_request(request, Action.VIEW, kinds=(K.STAFF,))
+
+    def test_another_kind_of_organisation_is_404(self, wales, la_admin):
+        request = request_as(la_admin, org=wales.la.code)
+        with pytest.raises(Http404):
+            organisation_from_request(request, Action.VIEW, kinds=(K.LEARNER,), org_kinds=SCHOOLS)
+
+    def test_without_a_code_it_is_their_own_organisation_where_they_may_act(self, wales, teacher):
+        request = request_as(teacher)
+        assert organisation_from_request(request, Action.RESET_GROUP, kinds=(K.LEARNER,)) == wales.secondary
+
+    def test_without_a_code_it_is_otherwise_the_first_by_name(self, wales, la_admin):
+        request = request_as(la_admin)
+        found = organisation_from_request(request, Action.VIEW, kinds=(K.LEARNER,), org_kinds=SCHOOLS)
+        assert found == wales.primary  # Ysgol Gynradd Llanaber before Ysgol Uwchradd Caerdydd
+
+    def test_without_a_code_and_without_fallback_it_is_none(self, wales, teacher):
+        assert organisation_from_request(request_as(teacher), Action.RESET_GROUP, fallback=False) is None
+
+    def test_without_a_code_someone_who_may_act_nowhere_is_refused(self, wales, secondary_learner):
+        with pytest.raises(Http404):
+            organisation_from_request(request_as(secondary_learner), Action.RESET_GROUP)
