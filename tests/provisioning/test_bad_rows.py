@@ -118,6 +118,12 @@ class MisLearnerTests:
         assert refused(report) == [(3, Reason.CONTROL_CHARACTER, ""), (4, Reason.CONTROL_CHARACTER, "")]
         assert report.created == 1
 
+    def test_a_stray_nul_in_a_utf8_export_refuses_its_row_not_the_file(self, wales):
+        rows = [pupil(n) for n in range(1, 11)] + [pupil(11, forename="Da\x00fydd")]
+        report = apply(wales.secondary, pupils_csv(rows))
+        assert refused(report) == [(12, Reason.CONTROL_CHARACTER, "")]
+        assert report.created == 10
+
     def test_a_later_run_refuses_the_row_keeps_the_account_and_applies_the_rest(self, wales):
         apply(wales.secondary, pupils_csv([pupil(n) for n in range(1, 4)]))
         rows = [pupil(1, reg="R" * 60), pupil(2, year="Year Eleven Plus"), pupil(3, reg="8B"), pupil(4)]
