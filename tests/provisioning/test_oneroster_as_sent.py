@@ -5,16 +5,18 @@ import json
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Account
 from provisioning.readers import read_extract
 from provisioning.records import Reason
 from provisioning.runs import run_apply, run_create
+from provisioning.services import token_issue
 from provisioning.sync import extract_apply
 
 from .conftest import TODAY
-from .extracts import ENROL, _table, oneroster_members, oneroster_zip, zip_bytes
+from .extracts import ENROL, _table, oneroster_members, oneroster_zip, pupil, pupils_csv, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -118,8 +120,6 @@ class DisplayTests:
         assert "Nid oes cyfrif Hwb o&#x27;r MIS i&#x27;r rôl “parent”" in html
 
     def test_an_mis_run_page_has_no_field_column(self, wales, digital_champion, login):
-        from .extracts import pupil, pupils_csv
-
         run = run_create(organisation=wales.secondary, data=pupils_csv([pupil(1, adno="")]), source="command")
         run_apply(run=run, today=TODAY)
         html = login(digital_champion).get(reverse("provisioning:run_detail", args=[run.pk])).content.decode()
@@ -142,3 +142,19 @@ class DisplayTests:
             "detail": "parent",
         } in (run.refused_rows)
         json.dumps(run.refused_rows)
+
+    def test_the_client_api_names_the_column(self, client, wales):
+        token = token_issue(organisation=wales.secondary)
+        run = self.run(wales.secondary)
+        body = client.get(
+            reverse("provisioning:api_run", args=[run.pk]), HTTP_AUTHORIZATION=f"Bearer {token}"
+        ).json()
+        rows = {r["reason"]: r for r in body["refused_rows"]}
+        assert rows["missing_admission_number"]["field"] == "users.identifier"
+        assert "“parent”" in rows["role_not_provisioned"]["message"]
+
+    def test_the_command_names_the_column(self, wales, tmp_path, capsys):
+        path = tmp_path / "package.zip"
+        path.write_bytes(oneroster_zip(learners=[{"n": 1, "adno": ""}], mode="delta"))
+        call_command("provision", str(path), school=wales.secondary.code)
+        assert "row 2 (users.identifier): missing_admission_number" in capsys.readouterr().out
