@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from accounts.models import Account
-from provisioning.models import OneRosterClass
+from provisioning.models import NameChangeNotice, OneRosterClass
 from provisioning.readers import header_key
 from provisioning.records import (
     LEARNER,
@@ -48,9 +48,18 @@ _REASON_FIELDS = {
 # Text a record carries, the most the sync can store of it (the model field's max_length, never a copied
 # number), and the reason a longer value is refused with. A class name is at most a OneRoster class's title.
 _ACCOUNT = Account._meta
+# a name goes on the account, and on a name-change notice when it differs from the account's
+_SURNAME = min(
+    _ACCOUNT.get_field("legal_surname").max_length, NameChangeNotice._meta.get_field("mis_surname").max_length
+)
+_FORENAME = min(
+    _ACCOUNT.get_field("legal_forename").max_length,
+    NameChangeNotice._meta.get_field("mis_forename").max_length,
+)
+_CLASS_TITLE = OneRosterClass._meta.get_field("title").max_length
 _LEARNER_TEXT = (
-    ("surname", _ACCOUNT.get_field("legal_surname").max_length, Reason.SURNAME_TOO_LONG),
-    ("forename", _ACCOUNT.get_field("legal_forename").max_length, Reason.FORENAME_TOO_LONG),
+    ("surname", _SURNAME, Reason.SURNAME_TOO_LONG),
+    ("forename", _FORENAME, Reason.FORENAME_TOO_LONG),
     ("admission_number", _ACCOUNT.get_field("admission_number").max_length, Reason.ADMISSION_NUMBER_TOO_LONG),
     ("year_group", _ACCOUNT.get_field("year_group").max_length, Reason.YEAR_GROUP_TOO_LONG),
     (
@@ -58,16 +67,15 @@ _LEARNER_TEXT = (
         _ACCOUNT.get_field("registration_group").max_length,
         Reason.REGISTRATION_GROUP_TOO_LONG,
     ),
-    ("classes", OneRosterClass._meta.get_field("title").max_length, Reason.CLASS_TOO_LONG),
+    ("classes", _CLASS_TITLE, Reason.CLASS_TOO_LONG),
 )
 _STAFF_TEXT = (
-    ("surname", _ACCOUNT.get_field("legal_surname").max_length, Reason.SURNAME_TOO_LONG),
-    ("forename", _ACCOUNT.get_field("legal_forename").max_length, Reason.FORENAME_TOO_LONG),
+    ("surname", _SURNAME, Reason.SURNAME_TOO_LONG),
+    ("forename", _FORENAME, Reason.FORENAME_TOO_LONG),
     ("staff_code", _ACCOUNT.get_field("staff_code").max_length, Reason.STAFF_CODE_TOO_LONG),
     ("staff_role", _ACCOUNT.get_field("staff_role").max_length, Reason.STAFF_ROLE_TOO_LONG),
     ("email", _ACCOUNT.get_field("work_email").max_length, Reason.EMAIL_TOO_LONG),
 )
-_CLASS_TITLE = OneRosterClass._meta.get_field("title").max_length
 _CLASS_ID = OneRosterClass._meta.get_field("sourced_id").max_length
 # a homeroom's title becomes its learners' registration group
 _HOMEROOM_TITLE = min(_CLASS_TITLE, _ACCOUNT.get_field("registration_group").max_length)
