@@ -170,7 +170,9 @@ def runs_apply_queued() -> list[int]:
         ProvisioningRun.objects.filter(status=ProvisioningRun.Status.QUEUED)
         .order_by()  # the model's ordering inside a UNION branch is an error on SQLite (the demo's database)
         .union(
-            ProvisioningRun.objects.filter(status=ProvisioningRun.Status.RUNNING, started_at__lt=stale).order_by()
+            ProvisioningRun.objects.filter(
+                status=ProvisioningRun.Status.RUNNING, started_at__lt=stale
+            ).order_by()
         )
         .values_list("id", flat=True)
     )
