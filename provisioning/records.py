@@ -102,6 +102,86 @@ class Reason(models.TextChoices):
             "account, at that school; it moves back here when that school's MIS records them as having left."
         ),
     )
+    # A value longer than the account can hold: %(limit)s is the model field's max_length.
+    FORENAME_TOO_LONG = (
+        "forename_too_long",
+        _("The legal forename is longer than %(limit)s characters: shorten it in the MIS."),
+    )
+    SURNAME_TOO_LONG = (
+        "surname_too_long",
+        _("The legal surname is longer than %(limit)s characters: shorten it in the MIS."),
+    )
+    ADMISSION_NUMBER_TOO_LONG = (
+        "admission_number_too_long",
+        _("The admission number is longer than %(limit)s characters: correct it in the MIS."),
+    )
+    YEAR_GROUP_TOO_LONG = (
+        "year_group_too_long",
+        _(
+            "The year group is longer than %(limit)s characters: use the National Curriculum year (such as 7, R "
+            "or N1) in the MIS."
+        ),
+    )
+    REGISTRATION_GROUP_TOO_LONG = (
+        "reg_group_too_long",
+        _("The registration group's name is longer than %(limit)s characters: shorten it in the MIS."),
+    )
+    CLASS_TOO_LONG = (
+        "class_too_long",
+        _("A class name is longer than %(limit)s characters: shorten it in the MIS."),
+    )
+    STAFF_CODE_TOO_LONG = (
+        "staff_code_too_long",
+        _("The staff code is longer than %(limit)s characters: correct it in the MIS."),
+    )
+    STAFF_ROLE_TOO_LONG = (
+        "staff_role_too_long",
+        _("The staff role is longer than %(limit)s characters: shorten it in the MIS."),
+    )
+    EMAIL_TOO_LONG = (
+        "email_too_long",
+        _("The work email address is longer than %(limit)s characters: correct it in the MIS."),
+    )
+    CONTROL_CHARACTER = (
+        "control_character",
+        _(
+            "A field on this row holds a control character (such as a tab, a line break or a NUL), which "
+            "cannot be stored. Remove it in the MIS and export again."
+        ),
+    )
+    # OneRoster: a user the portal makes no account for, or an enrolment it cannot place
+    MISSING_ROLE = (
+        "missing_role",
+        _(
+            "The user's role is blank. If this person needs a Hwb account, set their role in the MIS (student, "
+            "teacher, aide or administrator)."
+        ),
+    )
+    ROLE_NOT_PROVISIONED = (
+        "role_not_provisioned",
+        _(
+            "The role “%(role)s” has no Hwb account from the MIS: accounts are made for students, teachers, "
+            "aides and administrators. Nothing needs doing unless this person should have one; then correct "
+            "their role in the MIS."
+        ),
+    )
+    ENROLMENT_UNKNOWN_USER = (
+        "enrolment_unknown_user",
+        _(
+            "This enrolment names a user who has no account at this school: no package has listed them here. "
+            "Send a full (bulk) package, or one whose users.csv lists them."
+        ),
+    )
+
+
+def refusal_message(reason: str, detail: str = "") -> str:
+    """A refused row's message, in the active language: its reason's label with the row's detail in it."""
+    try:
+        label = str(Reason(reason).label)
+    except ValueError:
+        return reason
+    # a label names at most one detail (a limit, a role); a mapping leaves a label without one as it is
+    return label % {"limit": detail, "role": detail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +191,23 @@ class Refusal:
     row: int
     reason: Reason
     kind: str = ""
+    # OneRoster: the file and column at fault ("users.identifier"); a message for the MIS screen alone would
+    # leave a broker's support guessing
+    field: str = ""
+    # what the reason's label names: the limit a value passed, the role that has no account
+    detail: str = ""
+
+    @property
+    def message(self) -> str:
+        return refusal_message(self.reason.value, self.detail)
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "reason": str(self.reason.value), "kind": self.kind}
+        out = {"row": self.row, "reason": str(self.reason.value), "kind": self.kind}
+        if self.field:
+            out["field"] = self.field
+        if self.detail:
+            out["detail"] = self.detail
+        return out
 
 
 @dataclass(slots=True)
@@ -150,6 +244,8 @@ class ClassRecord:
     title: str
     homeroom: bool
     deleted: bool = False
+    row: int = 0  # its line in classes.csv
+    column: str = ""  # the column its title came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +255,7 @@ class EnrolmentChange:
     enrolled: tuple[str, ...]
     unenrolled: tuple[str, ...]
     begins: date | None = None
+    row: int = 0  # its first line in enrollments.csv
 
 
 @dataclass(slots=True)
@@ -174,6 +271,8 @@ class StaffRecord:
     leaving_date: date | None = None
     email: str = ""
     deleted: bool = False
+    # fields this row does not carry although its extract does (a OneRoster delta row without enrolments)
+    omits: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -197,6 +296,8 @@ class Extract:
     classes: dict[str, ClassRecord] = field(default_factory=dict)
     classes_full: bool = False
     enrolment_changes: dict[str, EnrolmentChange] = field(default_factory=dict)
+    # (kind, record field) -> the column it was read from, named in refusals (OneRoster: "users.identifier")
+    columns: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

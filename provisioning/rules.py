@@ -3,11 +3,23 @@
 Pure functions of an Extract and today's date; the sync applies what they decide.
 """
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import date
 
+from accounts.models import Account
+from provisioning.models import NameChangeNotice, OneRosterClass
 from provisioning.readers import header_key
-from provisioning.records import LEARNER, STAFF, Extract, LearnerRecord, Reason, Refusal, StaffRecord
+from provisioning.records import (
+    LEARNER,
+    STAFF,
+    ClassRecord,
+    Extract,
+    LearnerRecord,
+    Reason,
+    Refusal,
+    StaffRecord,
+)
 from provisioning.upn import UpnStatus, upn_status
 
 PRE_ADMISSION_WORDS = ("preadmission", "applicant", "newintake")
@@ -17,6 +29,58 @@ _UPN_REASONS = {
     UpnStatus.WRONG_CHECK_LETTER: Reason.UPN_CHECK_LETTER,
     UpnStatus.TEMPORARY: Reason.UPN_TEMPORARY,
 }
+# The record field a reason is about, named in the refusal where the extract says which column it came from.
+_REASON_FIELDS = {
+    Reason.MISSING_SURNAME: "surname",
+    Reason.MISSING_FORENAME: "forename",
+    Reason.MISSING_UPN: "upn",
+    Reason.UPN_MALFORMED: "upn",
+    Reason.UPN_CHECK_LETTER: "upn",
+    Reason.UPN_TEMPORARY: "upn",
+    Reason.DUPLICATE_UPN: "upn",
+    Reason.MISSING_ADMISSION_NUMBER: "admission_number",
+    Reason.MISSING_ADMISSION_DATE: "admission_date",
+    Reason.PRE_ADMISSION: "admission_date",
+    Reason.MISSING_STAFF_CODE: "staff_code",
+    Reason.DUPLICATE_STAFF_CODE: "staff_code",
+    Reason.STAFF_NOT_STARTED: "start_date",
+}
+# Text a record carries, the most the sync can store of it (the model field's max_length, never a copied
+# number), and the reason a longer value is refused with. A class name is at most a OneRoster class's title.
+_ACCOUNT = Account._meta
+# a name goes on the account, and on a name-change notice when it differs from the account's
+_SURNAME = min(
+    _ACCOUNT.get_field("legal_surname").max_length, NameChangeNotice._meta.get_field("mis_surname").max_length
+)
+_FORENAME = min(
+    _ACCOUNT.get_field("legal_forename").max_length,
+    NameChangeNotice._meta.get_field("mis_forename").max_length,
+)
+_CLASS_TITLE = OneRosterClass._meta.get_field("title").max_length
+_LEARNER_TEXT = (
+    ("surname", _SURNAME, Reason.SURNAME_TOO_LONG),
+    ("forename", _FORENAME, Reason.FORENAME_TOO_LONG),
+    ("admission_number", _ACCOUNT.get_field("admission_number").max_length, Reason.ADMISSION_NUMBER_TOO_LONG),
+    ("year_group", _ACCOUNT.get_field("year_group").max_length, Reason.YEAR_GROUP_TOO_LONG),
+    (
+        "registration_group",
+        _ACCOUNT.get_field("registration_group").max_length,
+        Reason.REGISTRATION_GROUP_TOO_LONG,
+    ),
+    ("classes", _CLASS_TITLE, Reason.CLASS_TOO_LONG),
+)
+_STAFF_TEXT = (
+    ("surname", _SURNAME, Reason.SURNAME_TOO_LONG),
+    ("forename", _FORENAME, Reason.FORENAME_TOO_LONG),
+    ("staff_code", _ACCOUNT.get_field("staff_code").max_length, Reason.STAFF_CODE_TOO_LONG),
+    ("staff_role", _ACCOUNT.get_field("staff_role").max_length, Reason.STAFF_ROLE_TOO_LONG),
+    ("email", _ACCOUNT.get_field("work_email").max_length, Reason.EMAIL_TOO_LONG),
+)
+_CLASS_ID = OneRosterClass._meta.get_field("sourced_id").max_length
+# a homeroom's title becomes its learners' registration group
+_HOMEROOM_TITLE = min(_CLASS_TITLE, _ACCOUNT.get_field("registration_group").max_length)
+# C0 and C1 control characters: PostgreSQL's text refuses NUL, and the others are never part of a name or a code
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -31,6 +95,8 @@ class Assessment:
     staff_leavers: list[StaffRecord] = field(default_factory=list)
     staff_present: set[str] = field(default_factory=set)
     refused: list[Refusal] = field(default_factory=list)
+    # OneRoster: the extract's classes that an account and the class list can hold (by sourcedId)
+    classes: dict[str, ClassRecord] = field(default_factory=dict)
 
 
 def is_pre_admission(record: LearnerRecord, today: date) -> bool:
@@ -73,9 +139,27 @@ def staff_refusal(record: StaffRecord, today: date) -> Reason | None:
     return None
 
 
+def learner_misfit(record: LearnerRecord) -> tuple[Reason, str, int] | None:
+    """The first text field of a learner row the account cannot hold: (reason, record field, limit or 0)."""
+    return _misfit(record, _LEARNER_TEXT)
+
+
+def staff_misfit(record: StaffRecord) -> tuple[Reason, str, int] | None:
+    """The first text field of a staff row the account cannot hold: (reason, record field, limit or 0)."""
+    return _misfit(record, _STAFF_TEXT)
+
+
+def text_misfit(value: str, limit: int) -> bool:
+    """Whether a value is longer than `limit` or holds a control character: what no account field can hold."""
+    return len(value) > limit or _CONTROL.search(value) is not None
+
+
 def assess(extract: Extract, today: date) -> Assessment:
     """Sort every row of the extract: eligible, leaver, or refused with a reason."""
     out = Assessment(refused=list(extract.refused))
+    out.classes = _classes_that_fit(extract, out.refused)
+    # a class refused on its own row is not also a reason to refuse each learner in it: they apply without it
+    unfit = {c.title for sid, c in extract.classes.items() if sid not in out.classes}
     upn_counts: dict[str, int] = {}
     for r in extract.learners:
         if r.upn:
@@ -90,11 +174,16 @@ def assess(extract: Extract, today: date) -> Assessment:
             continue
         if r.deleted:
             continue
-        reason = learner_refusal(r, today, status)
-        if reason is None and upn_counts[r.upn] > 1:
-            reason = Reason.DUPLICATE_UPN
-        if reason is not None:
-            out.refused.append(Refusal(r.row, reason, LEARNER))
+        if unfit:
+            r = _without_classes(r, unfit)
+        refusal = _refusal(extract, LEARNER, r, learner_misfit(r))
+        if refusal is None:
+            reason = learner_refusal(r, today, status)
+            if reason is None and upn_counts[r.upn] > 1:
+                reason = Reason.DUPLICATE_UPN
+            refusal = _refusal(extract, LEARNER, r, reason and (reason, _REASON_FIELDS.get(reason, ""), 0))
+        if refusal is not None:
+            out.refused.append(refusal)
         else:
             out.learners.append(r)
 
@@ -110,15 +199,84 @@ def assess(extract: Extract, today: date) -> Assessment:
             continue
         if s.deleted:
             continue
-        reason = staff_refusal(s, today)
-        if reason is None and code_counts[s.staff_code] > 1:
-            reason = Reason.DUPLICATE_STAFF_CODE
-        if reason is not None:
-            out.refused.append(Refusal(s.row, reason, STAFF))
+        refusal = _refusal(extract, STAFF, s, staff_misfit(s))
+        if refusal is None:
+            reason = staff_refusal(s, today)
+            if reason is None and code_counts[s.staff_code] > 1:
+                reason = Reason.DUPLICATE_STAFF_CODE
+            refusal = _refusal(extract, STAFF, s, reason and (reason, _REASON_FIELDS.get(reason, ""), 0))
+        if refusal is not None:
+            out.refused.append(refusal)
         else:
             out.staff.append(s)
     out.refused.sort(key=lambda r: r.row)
     return out
+
+
+def _classes_that_fit(extract: Extract, refused: list[Refusal]) -> dict[str, ClassRecord]:
+    """The extract's classes whose id and title can be kept; each of the others is a refused classes.csv row."""
+    fit = {}
+    for sid, c in extract.classes.items():
+        limit = _HOMEROOM_TITLE if c.homeroom else _CLASS_TITLE
+        if c.deleted:
+            column = ""  # a class leaving names no title the sync keeps
+        elif text_misfit(sid, _CLASS_ID):
+            column, value, limit = "classes.sourcedId", sid, _CLASS_ID
+        elif text_misfit(c.title, limit):
+            column, value = c.column, c.title
+        else:
+            column = ""
+        if not column:
+            fit[sid] = c
+            continue
+        long = len(value) > limit
+        reason = Reason.CONTROL_CHARACTER
+        if long:
+            reason = Reason.REGISTRATION_GROUP_TOO_LONG if c.homeroom else Reason.CLASS_TOO_LONG
+        refused.append(Refusal(c.row, reason, "", field=column, detail=str(limit) if long else ""))
+    return fit
+
+
+def _without_classes(record: LearnerRecord, titles: set[str]) -> LearnerRecord:
+    if record.registration_group not in titles and not titles.intersection(record.classes):
+        return record
+    return replace(
+        record,
+        registration_group="" if record.registration_group in titles else record.registration_group,
+        classes=tuple(c for c in record.classes if c not in titles),
+    )
+
+
+def _refusal(extract: Extract, kind: str, record, found: tuple[Reason, str, int] | None) -> Refusal | None:
+    """A row's refusal for (reason, record field, limit), naming the column where the extract says which."""
+    if found is None:
+        return None
+    reason, name, limit = found
+    return Refusal(
+        record.row,
+        reason,
+        kind,
+        field=extract.columns.get((kind, name), ""),
+        detail=str(limit) if limit else "",
+    )
+
+
+def _misfit(record, texts) -> tuple[Reason, str, int] | None:
+    # lengths one by one (cheap), control characters in one search over the lot: a country's rows pass through
+    joined = []
+    for name, limit, reason in texts:
+        value = getattr(record, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if len(item) > limit:
+                return reason, name, limit
+            joined.append(item)
+    if _CONTROL.search("".join(joined)) is None:
+        return None
+    for name, _limit, _reason in texts:
+        value = getattr(record, name)
+        if any(_CONTROL.search(item) for item in (value if isinstance(value, tuple) else (value,))):
+            return Reason.CONTROL_CHARACTER, name, 0
+    return None  # unreachable: the joined text held one
 
 
 def _left(leaving: date | None, deleted: bool, today: date) -> bool:

@@ -17,7 +17,7 @@ from accounts.permissions import Action, Scope, require
 from accounts.selectors import organisation_from_request
 from provisioning.models import ProvisioningRun
 from provisioning.readers import Problem
-from provisioning.records import Reason
+from provisioning.records import refusal_message
 from provisioning.runs import (
     MAX_EXTRACT_BYTES,
     ExtractTooLarge,
@@ -75,7 +75,9 @@ def page(request):
 @login_required
 def run_detail(request, pk):
     run = _visible_run(request, pk)
-    return render(request, "provisioning/run_detail.html", {"run": run, "refused_rows": _refused_rows(run)})
+    refused = _refused_rows(run)
+    context = {"run": run, "refused_rows": refused, "refused_fields": any(r.get("field") for r in refused)}
+    return render(request, "provisioning/run_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -182,14 +184,10 @@ def _schools_or_403(user):
 
 
 def _refused_rows(run):
-    rows = []
-    for item in run.refused_rows:
-        try:
-            message = Reason(item["reason"]).label
-        except ValueError:
-            message = item["reason"]
-        rows.append({**item, "message": message})
-    return rows
+    return [
+        {**item, "message": refusal_message(item["reason"], item.get("detail", ""))}
+        for item in run.refused_rows
+    ]
 
 
 def _visible_run(request, pk):
@@ -282,7 +280,13 @@ def _run_json(request, run):
         "hold_reason": run.hold_reason,
         **run.counts,
         "refused_rows": [
-            {"row": r["row"], "reason": r["reason"], "message": str(r["message"])} for r in _refused_rows(run)
+            {
+                "row": r["row"],
+                "reason": r["reason"],
+                **({"field": r["field"]} if r.get("field") else {}),
+                "message": str(r["message"]),
+            }
+            for r in _refused_rows(run)
         ],
         "status_url": request.build_absolute_uri(reverse("provisioning:api_run", args=[run.pk])),
     }

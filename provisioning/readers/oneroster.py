@@ -45,6 +45,33 @@ ONEROSTER_FILES = ("manifest.csv", "orgs.csv", "users.csv", "classes.csv", "enro
 # classes they name, or as a delta's changes) it gives a learner's CLASS_FIELDS too.
 ONEROSTER_LEARNER_FIELDS = frozenset({"admission_number", "admission_date", "year_group"})
 ONEROSTER_STAFF_FIELDS = frozenset({"staff_code"})
+# with its enrolments, a package gives a member of staff's start date (their earliest beginDate)
+ONEROSTER_STAFF_ENROLMENT_FIELDS = frozenset({"start_date"})
+# OneRoster 1.1 roles the portal makes accounts for; every other role is refused, naming it
+ROLE_KINDS = {"student": LEARNER, "teacher": STAFF, "administrator": STAFF, "aide": STAFF}
+# The column each record field comes from, named in a refused row.
+COLUMNS = {
+    **{
+        (kind, name): column
+        for kind in (LEARNER, STAFF)
+        for name, column in (
+            ("surname", "users.familyName"),
+            ("forename", "users.givenName"),
+            ("email", "users.email"),
+            ("leaving_date", "enrollments.endDate"),
+        )
+    },
+    (LEARNER, "upn"): "users.userIds",
+    (LEARNER, "admission_number"): "users.identifier",
+    (LEARNER, "admission_date"): "enrollments.beginDate",
+    (LEARNER, "year_group"): "users.grades",
+    (LEARNER, "registration_group"): "classes.classCode",
+    (LEARNER, "classes"): "classes.classCode",
+    (STAFF, "staff_code"): "users.identifier",
+    (STAFF, "start_date"): "enrollments.beginDate",
+}
+# a role from the file, as a refused row names it: short, and printable
+ROLE_SHOWN = 40
 
 
 def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extract:
@@ -56,7 +83,9 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
     full = manifest.get("file.users", "bulk").lower() != "delta"
     org = _oneroster_school(members["orgs.csv"], school_code)
     org_id = org["sourcedId"]
-    extract = Extract(format="oneroster", full=full, school_code=org.get("identifier", "").strip())
+    extract = Extract(
+        format="oneroster", full=full, school_code=org.get("identifier", "").strip(), columns=dict(COLUMNS)
+    )
     users, users_truncated = _dict_rows(members["users.csv"])
     class_rows, classes_truncated = _optional_rows(members, "classes.csv")
     enrolment_rows, enrolments_truncated = _optional_rows(members, "enrollments.csv")
@@ -75,6 +104,8 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
     if "enrollments.csv" in members and ("classes.csv" in members or not full):
         extract.learner_fields |= CLASS_FIELDS
     extract.staff_fields = set(ONEROSTER_STAFF_FIELDS)
+    if "enrollments.csv" in members:
+        extract.staff_fields |= ONEROSTER_STAFF_ENROLMENT_FIELDS
     return extract
 
 
@@ -153,6 +184,7 @@ class _OneRosterUser:
     left: list[dict[str, str]]  # a delta's ended enrolments
     begins: list[date]
     leaving: date | None
+    full: bool
 
 
 def _optional_rows(members: dict[str, bytes], name: str) -> tuple[list[dict[str, str]], bool]:
@@ -198,6 +230,8 @@ def _oneroster_classes(rows: list[dict[str, str]], org_id: str) -> dict[str, Cla
             title=c.get("classCode") or c.get("title", ""),
             homeroom=c.get("classType", "").lower() == "homeroom",
             deleted=c.get("status", "").lower() == "tobedeleted",
+            row=int(c["__line__"]),
+            column="classes.classCode" if c.get("classCode") else "classes.title",
         )
         for c in rows
         if c.get("schoolSourcedId", org_id) == org_id
@@ -222,36 +256,52 @@ def _oneroster_users(extract: Extract, users: list[dict[str, str]], org_id: str,
     for fields in users:
         if org_id not in {o.strip() for o in fields.get("orgSourcedIds", "").split(",")}:
             continue
-        role = fields.get("role", "").strip().lower()
-        kind = LEARNER if role == "student" else STAFF if role in ("teacher", "administrator") else ""
-        if not kind:
-            continue
         extract.rows += 1
         line = int(fields["__line__"])
+        role = fields.get("role", "").strip().lower()
+        kind = ROLE_KINDS.get(role, "")
         if not fields["__width_ok__"]:
             extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, kind))
+            continue
+        if not kind:
+            extract.refused.append(_role_refusal(line, fields.get("role", "")))
             continue
         uid = fields.get("sourcedId", "")
         listed.add(uid)
         user = _oneroster_user(
-            fields, line, uid, joined.get(uid, []), left.get(uid, []) if not extract.full else []
+            fields,
+            line,
+            uid,
+            joined.get(uid, []),
+            left.get(uid, []) if not extract.full else [],
+            extract.full,
         )
-        if user is None:
-            extract.refused.append(Refusal(line, Reason.BAD_DATE, kind))
+        if isinstance(user, str):
+            extract.refused.append(Refusal(line, Reason.BAD_DATE, kind, field=user))
         elif kind == LEARNER:
-            extract.learners.append(_oneroster_learner(user, extract.classes, full=extract.full))
+            extract.learners.append(_oneroster_learner(user, extract.classes))
         else:
             extract.staff.append(_oneroster_staff(user))
     return listed
 
 
-def _oneroster_user(fields, line, uid, enrolments, left) -> _OneRosterUser | None:
-    """A user's row with its enrolments' dates; None if one of them cannot be read."""
+def _role_refusal(line: int, role: str) -> Refusal:
+    """A users.csv row whose role has no account: refused, naming the role (never dropped without a word)."""
+    shown = re.sub(r"[\x00-\x1f\x7f-\x9f]", "", role.strip())[:ROLE_SHOWN]
+    reason = Reason.ROLE_NOT_PROVISIONED if shown else Reason.MISSING_ROLE
+    return Refusal(line, reason, "", field="users.role", detail=shown)
+
+
+def _oneroster_user(fields, line, uid, enrolments, left, full) -> _OneRosterUser | str:
+    """A user's row with its enrolments' dates; the column at fault if one of them cannot be read."""
     try:
         begins = [d for d in (parse_date(e.get("beginDate", "")) for e in enrolments) if d]
+    except ValueError:
+        return "enrollments.beginDate"
+    try:
         ends = [parse_date(e.get("endDate", "")) for e in enrolments]
     except ValueError:
-        return None
+        return "enrollments.endDate"
     # left when every enrolment at the school (in a delta: every one it lists) has ended
     leaving = max(ends) if ends and all(ends) else None  # type: ignore[type-var]
     return _OneRosterUser(
@@ -263,10 +313,11 @@ def _oneroster_user(fields, line, uid, enrolments, left) -> _OneRosterUser | Non
         left=left,
         begins=begins,
         leaving=leaving,
+        full=full,
     )
 
 
-def _oneroster_learner(user: _OneRosterUser, classes: dict[str, ClassRecord], *, full: bool) -> LearnerRecord:
+def _oneroster_learner(user: _OneRosterUser, classes: dict[str, ClassRecord]) -> LearnerRecord:
     """A learner record: registration group and classes from the user's enrolments in the school's classes."""
     reg_group = ""
     class_names = []
@@ -293,9 +344,9 @@ def _oneroster_learner(user: _OneRosterUser, classes: dict[str, ClassRecord], *,
         classes=tuple(sorted(set(class_names))),
         leaving_date=user.leaving,
         deleted=user.deleted,
-        omits=_learner_omits(user, full=full),
+        omits=_learner_omits(user, full=user.full),
         source_id=user.source_id,
-        enrolled=() if full else tuple(e.get("classSourcedId", "") for e in user.enrolments),
+        enrolled=() if user.full else tuple(e.get("classSourcedId", "") for e in user.enrolments),
         unenrolled=tuple(e.get("classSourcedId", "") for e in user.left),
     )
 
@@ -324,6 +375,8 @@ def _oneroster_staff(user: _OneRosterUser) -> StaffRecord:
         leaving_date=user.leaving,
         email=fields.get("email", "").lower(),
         deleted=user.deleted,
+        # a delta lists only what changed: a staff row without enrolments keeps the start date it had
+        omits=frozenset() if user.full or user.begins else ONEROSTER_STAFF_ENROLMENT_FIELDS,
     )
 
 
@@ -343,5 +396,6 @@ def _oneroster_enrolment_changes(joined, left, listed: set[str]) -> dict[str, En
             enrolled=tuple(e.get("classSourcedId", "") for e in joined_rows),
             unenrolled=tuple(e.get("classSourcedId", "") for e in left_rows),
             begins=min(begins) if begins else None,
+            row=min(int(e["__line__"]) for e in (*joined_rows, *left_rows)),
         )
     return changes

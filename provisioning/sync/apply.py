@@ -431,7 +431,7 @@ def _write_oneroster(
     organisation: Organisation, extract: Extract, plan: Plan, created_ids: list[int]
 ) -> None:
     """Keep what later deltas name by id alone: the school's classes, and which account each user is."""
-    _write_oneroster_classes(organisation, extract)
+    _write_oneroster_classes(organisation, plan.classes, full=extract.classes_full)
     links = dict(plan.links)
     # An hourly bulk package lists every learner again: once the school has a link for each, only those that
     # moved here can be new (a learner's sourcedId does not change).
@@ -464,18 +464,18 @@ def _write_oneroster(
     )
 
 
-def _write_oneroster_classes(organisation: Organisation, extract: Extract) -> None:
+def _write_oneroster_classes(organisation: Organisation, named: dict, *, full: bool) -> None:
     """Keep the school's classes as the package names them (a bulk package's list is all of them)."""
-    live = {sid: c for sid, c in extract.classes.items() if not c.deleted}
+    live = {sid: c for sid, c in named.items() if not c.deleted}
     classes = OneRosterClass.objects.filter(organisation=organisation)
     stored = {
         sid: (title, homeroom)
         for sid, title, homeroom in classes.values_list("sourced_id", "title", "homeroom")
     }
-    if extract.classes_full:
+    if full:
         gone = stored.keys() - live.keys()
     else:
-        gone = {sid for sid, c in extract.classes.items() if c.deleted} & stored.keys()
+        gone = {sid for sid, c in named.items() if c.deleted} & stored.keys()
     if gone:
         classes.filter(sourced_id__in=list(gone)).delete()
     # only what changed: an hourly bulk package names the same classes every time

@@ -50,6 +50,7 @@ class Plan:
     refused: list[Refusal] = field(default_factory=list)
     active_before: int = 0
     links: dict[str, int] = field(default_factory=dict)  # OneRoster user sourcedId -> account kept
+    classes: dict[str, ClassRecord] = field(default_factory=dict)  # OneRoster classes to keep, by sourcedId
 
 
 def extract_plan(organisation: Organisation, extract: Extract, assessment: Assessment) -> Plan:
@@ -72,7 +73,7 @@ def learner_values(record: LearnerRecord, fields: set[str]) -> dict:
 def staff_values(record: StaffRecord, fields: set[str]) -> dict:
     """The MIS fields of a staff row its extract carries, as account values."""
     values = {"leaving_date": record.leaving_date}
-    for name in fields:
+    for name in fields - record.omits:
         values[name] = getattr(record, name)
     if record.email:
         values["work_email"] = record.email
@@ -91,7 +92,7 @@ class _Planner:
         self.organisation = organisation
         self.extract = extract
         self.assessment = assessment
-        self.plan = Plan(refused=list(assessment.refused))
+        self.plan = Plan(refused=list(assessment.refused), classes=assessment.classes)
         self.local: dict[int, dict] = {}  # the school's MIS accounts of the extract's kinds, as read
         self.now = None
         self.patches = False
@@ -106,7 +107,7 @@ class _Planner:
         self.now = timezone.now()
         # OneRoster deltas join and leave classes named by id: those of this package over those stored before
         self.patches = not extract.full and extract.learner_fields >= PATCHED
-        self.class_map = _classes_known(self.organisation, extract) if self.patches else {}
+        self.class_map = _classes_known(self.organisation, self.assessment) if self.patches else {}
         if LEARNER in extract.kinds:
             self._plan_learners()
         if STAFF in extract.kinds:
@@ -197,9 +198,19 @@ class _Planner:
         for uid, enrolment in changes.items():
             account_id = links.get(uid)
             account = self.local.get(account_id)
+            if account is None:
+                # no package listed this user here (or their account moved away): nothing to join or leave
+                self.plan.refused.append(
+                    Refusal(
+                        enrolment.row,
+                        Reason.ENROLMENT_UNKNOWN_USER,
+                        LEARNER,
+                        field="enrollments.userSourcedId",
+                    )
+                )
+                continue
             if (
-                account is None
-                or account["kind"] != LEARNER
+                account["kind"] != LEARNER
                 or account["status"] == DEACTIVATED
                 or account_id in self.plan.changes
             ):
@@ -376,7 +387,7 @@ class _Planner:
         plan.changes[account_id] = current
 
 
-def _classes_known(organisation: Organisation, extract: Extract) -> dict[str, ClassRecord]:
+def _classes_known(organisation: Organisation, assessment: Assessment) -> dict[str, ClassRecord]:
     """The school's OneRoster classes by sourcedId: those earlier packages named, with this package's over them."""
     known = {
         sid: ClassRecord(title, homeroom)
@@ -384,7 +395,7 @@ def _classes_known(organisation: Organisation, extract: Extract) -> dict[str, Cl
             "sourced_id", "title", "homeroom"
         )
     }
-    known.update(extract.classes)  # deleted ones too: leaving a deleted class still names it
+    known.update(assessment.classes)  # deleted ones too: leaving a deleted class still names it
     return known
 
 

@@ -46,6 +46,12 @@ class Report:
             "hold_reason": self.held,
             "name_changes": self.name_changes,
             "refused_rows": [
-                {"row": r.row, "reason": r.reason.value, "message": str(r.reason.label)} for r in self.refused
+                {"row": r.row, "reason": r.reason.value, **_field(r.field), "message": r.message}
+                for r in self.refused
             ],
         }
+
+
+def _field(name: str) -> dict:
+    # only OneRoster rows name a field: an MIS row's message already says where to look
+    return {"field": name} if name else {}

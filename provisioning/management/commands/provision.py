@@ -105,7 +105,8 @@ class Command(BaseCommand):
         for name, value in report.counts().items():
             self.stdout.write(f"  {name.replace('_', ' ')}: {value}")
         for r in report.refused:
-            self.stdout.write(f"  row {r.row}: {r.reason.value}: {r.reason.label}")
+            where = f"row {r.row} ({r.field})" if r.field else f"row {r.row}"
+            self.stdout.write(f"  {where}: {r.reason.value}: {r.message}")
 
 
 def _folder_zip(folder: Path) -> bytes:
