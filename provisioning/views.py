@@ -74,7 +74,11 @@ def page(request):
 @login_required
 def run_detail(request, pk):
     run = _visible_run(request, pk)
-    return render(request, "provisioning/run_detail.html", {"run": run, "refused_rows": _refused_rows(run)})
+    return render(
+        request,
+        "provisioning/run_detail.html",
+        {"run": run, "refused_rows": _refused_rows(run), "held_days": settings.UMP_PROVISIONING_HELD_DAYS},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -212,12 +216,21 @@ def _decide_held_run(request, pk, *, approve):
         except ProvisioningError:
             messages.error(request, _("This run is no longer waiting for approval."))
         else:
-            messages.success(
-                request,
-                _("The run was approved and applied.")
-                if approve
-                else _("The run was rejected. Nothing was changed."),
-            )
+            run.refresh_from_db(fields=["status"])
+            if run.status == ProvisioningRun.Status.SUPERSEDED:
+                messages.error(
+                    request,
+                    _(
+                        "A newer extract of this school has already been applied, so this one was not. Nothing was changed."
+                    ),
+                )
+            else:
+                messages.success(
+                    request,
+                    _("The run was approved and applied.")
+                    if approve
+                    else _("The run was rejected. Nothing was changed."),
+                )
         return redirect("provisioning:run_detail", pk=run.pk)
     return render(request, "provisioning/confirm.html", {"run": run, "approve": approve})
 
