@@ -4,7 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -192,6 +192,16 @@ class OneRosterOrderTests:
 
         late.refresh_from_db()
         assert (late.status, late.superseded_by_id, late.file_path) == ("superseded", applied.pk, "")
+        assert active_learners(school).count() == 5
+
+    def test_the_provision_command_says_a_late_delta_was_superseded(self, wales, tmp_path):
+        school = wales.secondary
+        applied = queue(school, bulk(range(1, 6), "2026-11-05T09:00:00Z"))
+        run_apply(run=applied, today=TODAY)
+        path = tmp_path / "late.zip"
+        path.write_bytes(delta([6], "2026-11-04T09:00:00Z"))
+        with pytest.raises(CommandError, match=f"superseded: nothing was applied \\(run {applied.pk}"):
+            call_command("provision", str(path), "--school", school.code, verbosity=0)
         assert active_learners(school).count() == 5
 
     def test_deltas_apply_in_order_after_the_bulk_they_follow(self, wales):
