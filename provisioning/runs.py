@@ -368,7 +368,7 @@ def _run_finish(
         held = ProvisioningRun.objects.filter(
             organisation=run.organisation, status=ProvisioningRun.Status.HELD
         )
-        for older in held.select_for_update().select_related("organisation"):
+        for older in held.select_for_update(of=("self",)).select_related("organisation"):
             if ordering.run_newer_applied(older) is not None:
                 _run_supersede(older, run, None)
             elif older.hold_reason == ProvisioningRun.Hold.GAP and ordering.delta_predecessor(older) == run:
