@@ -318,7 +318,15 @@ def _runs_apply(runs, *, actor=None, approve=False, progress=None, today=None) -
             run.decided_at = timezone.now()
         items.append(Item(run.organisation, extract, run))
     finish = functools.partial(_run_finish, actor=actor, approve=approve)
-    options = {"actor": actor, "approve": approve, "progress": progress, "today": today, "run_finish": finish}
+    gate = functools.partial(_run_gate, actor=actor)
+    options = {
+        "actor": actor,
+        "approve": approve,
+        "progress": progress,
+        "today": today,
+        "run_finish": finish,
+        "run_gate": gate,
+    }
     try:
         done = list(zip(items, extracts_apply(items=items, **options), strict=True)) if items else []
     except Exception:
@@ -378,6 +386,15 @@ def _run_finish(
                 transaction.on_commit(functools.partial(tasks.apply_run.delay, older.pk))
 
 
+def _run_gate(run: ProvisioningRun, *, actor) -> Report | None:
+    """Called by the sync with the school locked: a newer run applied since this one was read supersedes it."""
+    newer = ordering.run_newer_applied(run)
+    if newer is None:
+        return None
+    _run_supersede(run, newer, actor)
+    return Report(run_id=run.pk)
+
+
 def _run_defer(run: ProvisioningRun, decision: ordering.Decision, actor) -> Report:
     """Supersede a read run, put it back in the queue, or hold it for a gap (provisioning.ordering decided)."""
     if decision.superseded_by is not None:
@@ -406,7 +423,10 @@ def _run_defer(run: ProvisioningRun, decision: ordering.Decision, actor) -> Repo
 
 def _run_supersede(run: ProvisioningRun, newer: ProvisioningRun, actor) -> None:
     """Mark a run superseded by a newer applied one (nothing changes in accounts); delete its file; audit it."""
-    path = run.file_path
+    # from the database: a batch attempt that was rolled back and tried again left the run's copy in memory blank
+    path = (
+        ProvisioningRun.objects.filter(pk=run.pk).values_list("file_path", flat=True).first() or run.file_path
+    )
     run.status = ProvisioningRun.Status.SUPERSEDED
     run.superseded_by = newer
     run.finished_at = timezone.now()

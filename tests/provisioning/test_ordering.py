@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, AuditEvent
+from provisioning import ordering
 from provisioning.models import ProvisioningRun
 from provisioning.runs import run_apply, run_approve, run_create, runs_apply_queued
 from provisioning.services import token_issue
@@ -111,6 +112,31 @@ class SupersededTests:
         held.refresh_from_db()
         assert (held.status, held.file_path) == ("superseded", "") and not path.exists()
         assert active_learners(school).count() == 14
+
+    def test_a_newer_extract_applied_while_a_run_was_being_read_still_supersedes_it(
+        self, wales, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        school = wales.secondary
+        run_apply(run=queue(school, pupils_csv(ROLL)), today=TODAY)
+        older = queue(school, pupils_csv(ROLL))
+        newer = queue(school, pupils_csv(ROLL + ADMISSIONS))
+        decide = ordering.run_decide
+
+        def overtaken(run, **kw):
+            decision = decide(run, **kw)  # made before the newer run is applied: apply
+            if run.pk == older.pk:
+                monkeypatch.setattr(ordering, "run_decide", decide)
+                run_apply(run=newer, today=TODAY)  # another worker, between the check and the transaction
+            return decision
+
+        monkeypatch.setattr(ordering, "run_decide", overtaken)
+        path = Path(older.file_path)
+        with django_capture_on_commit_callbacks(execute=True):
+            run_apply(run=older, today=TODAY)
+
+        older.refresh_from_db()
+        assert (older.status, older.superseded_by_id, older.file_path) == ("superseded", newer.pk, "")
+        assert not path.exists() and active_learners(school).count() == 14
 
     def test_approving_a_held_run_older_than_an_applied_one_supersedes_it(self, wales, digital_champion):
         school = wales.secondary
