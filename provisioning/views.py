@@ -298,6 +298,8 @@ def _run_json(request, run):
         ],
         "status_url": request.build_absolute_uri(reverse("provisioning:api_run", args=[run.pk])),
     }
+    if run.superseded_by_id:
+        data["superseded_by"] = run.superseded_by_id
     if run.error_code:
         data["error"] = run.error_code
         data["error_message"] = str(run.error_message)

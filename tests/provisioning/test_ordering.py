@@ -39,7 +39,7 @@ def upload(client, school, data):
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert response.status_code == 202
-    return ProvisioningRun.objects.get(pk=response.json()["run"])
+    return ProvisioningRun.objects.get(pk=response.json()["run"]), token
 
 
 def queue(school, data):
@@ -58,7 +58,7 @@ class SupersededTests:
     ):
         school = wales.secondary
         provision(tmp_path, school, pupils_csv(ROLL), "e1.csv")
-        e2 = upload(client, school, pupils_csv(ROLL))  # queued: the worker never got it
+        e2, token = upload(client, school, pupils_csv(ROLL))  # queued: the worker never got it
         path = Path(e2.file_path)
         e3 = provision(tmp_path, school, pupils_csv(ROLL + ADMISSIONS), "e3.csv")
         assert e3.status == "applied" and active_learners(school).count() == 14
@@ -67,16 +67,17 @@ class SupersededTests:
             assert runs_apply_queued() == [e2.pk]
 
         e2.refresh_from_db()
-        assert (e2.status, e2.superseded_by_id, e2.file_path) == (
-            "superseded",
-            e3.pk,
-            "",
-        ) and not path.exists()
+        assert (e2.status, e2.superseded_by_id, e2.file_path) == ("superseded", e3.pk, "")
+        assert not path.exists()
         assert (e2.created, e2.deactivated) == (0, 0)
         assert active_learners(school).count() == 14
         assert (
             AuditEvent.objects.filter(action="provisioning.run_superseded", organisation=school).count() == 1
         )
+        status = client.get(
+            reverse("provisioning:api_run", args=[e2.pk]), HTTP_AUTHORIZATION=f"Bearer {token}"
+        ).json()
+        assert (status["status"], status["superseded_by"]) == ("superseded", e3.pk)
 
     def test_a_run_a_killed_worker_left_running_is_superseded_and_its_file_deleted(
         self, wales, tmp_path, django_capture_on_commit_callbacks
