@@ -14,6 +14,9 @@ exports (one kind, not part of a OneRoster chain). The delta applies when its pr
 (stays queued) while its predecessor is queued or running; and is held, not guessed, when there is a gap: no
 predecessor at all (a delta with no bulk before it), or one held, failed, rejected or expired. A Digital Champion
 may approve a held delta regardless; it is still superseded if a newer extract was applied meanwhile.
+
+The newer-extract check is made when a run's extract has been read, and again inside the apply transaction once
+the school is locked (provisioning.runs._run_gate), so that a run overtaken in between is superseded too.
 """
 
 from dataclasses import dataclass
