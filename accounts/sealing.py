@@ -15,6 +15,7 @@ them without the core importing a feature.
 import base64
 import hashlib
 import hmac
+import io
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -191,6 +192,11 @@ def sealed_file_chunks(path: Path) -> Iterator[bytes]:
             block, number = following, number + 1
 
 
+def sealed_file_open(path: Path) -> io.BufferedReader:
+    """A sealed file as a binary stream, opened chunk by chunk as it is read (for readers that stream)."""
+    return io.BufferedReader(_SealedFileStream(path), buffer_size=FILE_CHUNK)
+
+
 def sealed_file_read(path: Path) -> bytes:
     """The whole plaintext of a sealed file, for a reader that needs it whole."""
     return b"".join(sealed_file_chunks(path))
@@ -223,6 +229,32 @@ def sealed_file_reseal(path: Path) -> bool:
     finally:
         temporary.unlink(missing_ok=True)
     return True
+
+
+class _SealedFileStream(io.RawIOBase):
+    """The raw stream under sealed_file_open: each read takes from the chunk opened last, then the next."""
+
+    def __init__(self, path: Path):
+        self._chunks = sealed_file_chunks(path)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._chunks.close()
+        super().close()
 
 
 def _file_cipher(header: bytes) -> AESGCM:

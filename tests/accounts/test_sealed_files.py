@@ -40,6 +40,16 @@ class SealedFileTests:
         assert sealing.sealed_file_read(path) == data
         assert all(len(c) <= CHUNK for c in sealing.sealed_file_chunks(path))
 
+    def test_it_opens_as_a_stream_read_in_any_sizes(self, settings, tmp_path):
+        settings.UMP_SEAL_KEYS = [NEW]
+        data = bytes(range(256)) * (3 * CHUNK // 256) + b"tail"
+        path = seal_to(tmp_path / "f", data)
+        with sealing.sealed_file_open(path) as stream:
+            head = stream.read(10)
+            lines = stream.read(CHUNK + 3)
+            rest = stream.read()
+        assert head + lines + rest == data
+
     def test_the_file_holds_no_plaintext(self, settings, tmp_path):
         settings.UMP_SEAL_KEYS = [NEW]
         data = b"Jones,Dafydd,A681400100001\r\n" * 5000
