@@ -3,13 +3,24 @@
 A sealed token is `v1.<key id>.<base64 nonce+ciphertext>`, AES-256-GCM under the first key of
 UMP_SEAL_KEYS; older keys in the ring still open tokens until `manage.py rotate_keys` re-seals them.
 Identifiers such as the UPN are hashed with HMAC-SHA256 under UMP_HASH_KEY, never SECRET_KEY.
+
+A sealed file (an MIS extract waiting to be read) is written and read in chunks, so that a large file is never
+held whole: a header (`UMPSF1`, the key id, an 8-byte random nonce prefix), then each chunk of FILE_CHUNK bytes
+AES-256-GCM sealed with the nonce prefix + the chunk's 3-byte number + 1 if it is the last chunk, else 0, and the
+header as associated data. Reordered, dropped, added or cut-off chunks and a changed header all fail to open.
+Feature apps register their folders of sealed files (`sealed_store_register`) so that `rotate_keys` re-seals
+them without the core importing a feature.
 """
 
 import base64
 import hashlib
 import hmac
+import io
 import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -18,6 +29,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 VERSION = "v1"
 _AAD = b"ump-sealed-v1"
+FILE_MAGIC = b"UMPSF1"
+FILE_CHUNK = 256 * 1024
+_FILE_HEADER = len(FILE_MAGIC) + 8 + 8  # magic, key id, nonce prefix
+_TAG = 16
+_MAX_CHUNKS = 1 << 24  # the chunk number's three bytes
 
 
 class SealError(Exception):
@@ -118,3 +134,153 @@ def upn_hash(upn):
 
 def generate_key():
     return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+# ---------------------------------------------------------------- sealed files
+
+
+class SealedFileWriter:
+    """Seal what is written to a binary file, chunk by chunk; `close` seals the last chunk (see the module doc)."""
+
+    def __init__(self, fh):
+        kid, self._cipher = ring()[0]
+        self._fh = fh
+        self._header = FILE_MAGIC + kid.encode() + os.urandom(8)
+        self._buffer = bytearray()
+        self._number = 0
+        self.size = 0
+        fh.write(self._header)
+
+    def write(self, data) -> int:
+        self._buffer += data
+        self.size += len(data)
+        # the chunk that ends the file is sealed as the last one, so a full chunk waits until more follows
+        while len(self._buffer) > FILE_CHUNK:
+            self._seal(bytes(self._buffer[:FILE_CHUNK]), last=False)
+            del self._buffer[:FILE_CHUNK]
+        return len(data)
+
+    def close(self) -> None:
+        self._seal(bytes(self._buffer), last=True)
+        self._buffer.clear()
+
+    def _seal(self, chunk: bytes, *, last: bool) -> None:
+        if self._number >= _MAX_CHUNKS:
+            raise SealError("file too large to seal")
+        self._fh.write(
+            self._cipher.encrypt(_file_nonce(self._header, self._number, last), chunk, self._header)
+        )
+        self._number += 1
+
+
+def sealed_file_chunks(path: Path) -> Iterator[bytes]:
+    """The plaintext of a sealed file, chunk by chunk; SealError if it is not sealed, or changed, or cut short."""
+    with open(path, "rb") as fh:
+        header = fh.read(_FILE_HEADER)
+        cipher = _file_cipher(header)
+        number = 0
+        block = fh.read(FILE_CHUNK + _TAG)
+        while True:
+            following = fh.read(FILE_CHUNK + _TAG) if len(block) == FILE_CHUNK + _TAG else b""
+            last = not following
+            try:
+                yield cipher.decrypt(_file_nonce(header, number, last), block, header)
+            except InvalidTag as exc:
+                raise SealError("sealed file failed authentication") from exc
+            if last:
+                return
+            block, number = following, number + 1
+
+
+def sealed_file_open(path: Path) -> io.BufferedReader:
+    """A sealed file as a binary stream, opened chunk by chunk as it is read (for readers that stream)."""
+    return io.BufferedReader(_SealedFileStream(path), buffer_size=FILE_CHUNK)
+
+
+def sealed_file_read(path: Path) -> bytes:
+    """The whole plaintext of a sealed file, for a reader that needs it whole."""
+    return b"".join(sealed_file_chunks(path))
+
+
+def sealed_file_key(path: Path) -> str:
+    """The id of the key a sealed file is sealed under."""
+    with open(path, "rb") as fh:
+        header = fh.read(_FILE_HEADER)
+    if len(header) != _FILE_HEADER or not header.startswith(FILE_MAGIC):
+        raise SealError("not a sealed file")
+    return header[len(FILE_MAGIC) : len(FILE_MAGIC) + 8].decode("ascii", "replace")
+
+
+def sealed_file_reseal(path: Path) -> bool:
+    """Re-seal a file under the newest key (through a copy that replaces it); False when it already is."""
+    if sealed_file_key(path) == ring()[0][0]:
+        return False
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.reseal")
+    try:
+        with open(temporary, "xb") as fh:
+            temporary.chmod(0o600)
+            writer = SealedFileWriter(fh)
+            for chunk in sealed_file_chunks(path):
+                writer.write(chunk)
+            writer.close()
+        if not path.exists():
+            return False  # deleted meanwhile (its run finished): never bring it back
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
+
+
+class _SealedFileStream(io.RawIOBase):
+    """The raw stream under sealed_file_open: each read takes from the chunk opened last, then the next."""
+
+    def __init__(self, path: Path):
+        self._chunks = sealed_file_chunks(path)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._chunks.close()
+        super().close()
+
+
+def _file_cipher(header: bytes) -> AESGCM:
+    if len(header) != _FILE_HEADER or not header.startswith(FILE_MAGIC):
+        raise SealError("not a sealed file")
+    kid = header[len(FILE_MAGIC) : len(FILE_MAGIC) + 8].decode("ascii", "replace")
+    for candidate, cipher in ring():
+        if candidate == kid:
+            return cipher
+    raise SealError("file sealed under a key no longer in the ring")
+
+
+def _file_nonce(header: bytes, number: int, last: bool) -> bytes:
+    return header[-8:] + number.to_bytes(3, "big") + (b"\x01" if last else b"\x00")
+
+
+# ---------------------------------------------------------------- sealed stores
+
+_SEALED_STORES: dict[str, Callable[[], Iterable[Path]]] = {}
+
+
+def sealed_store_register(name: str, paths: Callable[[], Iterable[Path]]) -> None:
+    """Name a feature's sealed files for `rotate_keys`: `paths()` lists them when called (AppConfig.ready)."""
+    _SEALED_STORES[name] = paths
+
+
+def sealed_stores() -> dict[str, Callable[[], Iterable[Path]]]:
+    """Every registered store of sealed files, by name."""
+    return dict(_SEALED_STORES)

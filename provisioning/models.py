@@ -19,6 +19,8 @@ class ProvisioningRun(models.Model):
         HELD = "held", _("Held for approval")
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Failed")
+        SUPERSEDED = "superseded", _("Superseded by a newer extract")
+        EXPIRED = "expired", _("Expired unapproved")
 
     class Source(models.TextChoices):
         COMMAND = "command", _("Command")
@@ -29,6 +31,7 @@ class ProvisioningRun(models.Model):
         BRAKE = "brake", _("It would deactivate more accounts than the brake allows.")
         EMPTY = "empty", _("The extract is empty.")
         TRUNCATED = "truncated", _("The extract looks cut short.")
+        GAP = "gap", _("It is a change list, and the extract it follows has not been applied.")
 
     organisation = models.ForeignKey(
         Organisation, verbose_name=_("school"), on_delete=models.PROTECT, related_name="provisioning_runs"
@@ -37,6 +40,13 @@ class ProvisioningRun(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.COMMAND)
     format = models.CharField(_("format"), max_length=12, default="auto")
     full = models.BooleanField(_("full list"), default=True)
+    # Known once the extract is read: the kinds it lists ("learner,staff") and the latest change it records
+    # (provisioning.ordering decides with them which extract is newer).
+    kinds = models.CharField(max_length=20, blank=True, editable=False)
+    changed_at = models.DateTimeField(_("latest change in the extract"), null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     # Where a queued or held extract waits; blanked when the file is deleted after its run.
     file_path = models.CharField(max_length=300, blank=True, editable=False)
     file_size = models.PositiveBigIntegerField(_("file size"), default=0)

@@ -5,7 +5,7 @@ hash and nothing else.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -298,6 +298,9 @@ class Extract:
     enrolment_changes: dict[str, EnrolmentChange] = field(default_factory=dict)
     # (kind, record field) -> the column it was read from, named in refusals (OneRoster: "users.identifier")
     columns: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The latest change the extract records (OneRoster: its rows' dateLastModified); None when it has none.
+    # An MIS CSV export and a OneRoster manifest carry no time of their own.
+    changed_at: datetime | None = None
 
     @property
     def empty(self) -> bool:

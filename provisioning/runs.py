@@ -1,8 +1,12 @@
 """Runs: an extract kept on disk and queued, applied by a worker, held for a person, then approved or rejected.
 
-An upload is copied in chunks to a file only the portal can read, within a size cap and (through the API) the
-school's hourly upload limit. A worker takes a queued run, applies it through the sync and deletes its file
-unless the run is held; the hourly sweep applies queued runs in batches and any a killed worker left running.
+An upload is sealed (accounts.sealing, AES-GCM under the key ring) as it is copied in chunks to a file only the
+portal can read, within a size cap and (through the API) the school's hourly upload limit; it is opened only to
+be read. A worker takes a queued run, applies it through the sync and deletes its file unless the run is held;
+the hourly sweep applies queued runs in batches and any a killed worker left running. A run older than an extract
+of its school already applied is superseded instead, and a OneRoster delta waits for, or is held behind, the
+extract it follows (provisioning.ordering). A held run nobody decides on expires after UMP_PROVISIONING_HELD_DAYS
+and its file is deleted: no extract is kept for ever.
 """
 
 import functools
@@ -14,14 +18,16 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent, Organisation
+from accounts.sealing import SealedFileWriter, SealError, sealed_file_read
 
 # provisioning.tasks imports this module and this module enqueues its task: each imports the other as a module,
 # never a name from it, so that either may be imported first.
-from provisioning import tasks
+from provisioning import ordering, tasks
 from provisioning.models import ProvisioningRun
 from provisioning.readers import ExtractError, read_extract
 from provisioning.selectors import upload_retry_after
@@ -62,7 +68,7 @@ def run_create(
     limit_uploads: bool = False,
     request=None,
 ) -> ProvisioningRun:
-    """Keep an extract (readable only by the portal) and queue a run for it; the worker applies it.
+    """Keep an extract (sealed, readable only by the portal) and queue a run for it; the worker applies it.
 
     `data` is a file object (an UploadedFile, an open file, the request itself) copied in chunks, or bytes.
     Over `max_bytes` the partial copy is deleted and ExtractTooLarge raised. With `limit_uploads` the school's
@@ -76,11 +82,13 @@ def run_create(
     try:
         path.chmod(0o600)
         with fd:
+            sealed = SealedFileWriter(fd)
             for chunk in _extract_chunks(data):
                 size += len(chunk)
                 if size > max_bytes:
                     raise ExtractTooLarge(f"the extract is over {max_bytes} bytes")
-                fd.write(chunk)
+                sealed.write(chunk)
+            sealed.close()
         with transaction.atomic():
             if limit_uploads:
                 _upload_admit(organisation)
@@ -179,19 +187,61 @@ def runs_apply_queued() -> list[int]:
         )
         .values_list("id", flat=True)
     )
-    queued = list(ProvisioningRun.objects.filter(pk__in=ids).order_by("created_at", "id"))
+    pending = list(ProvisioningRun.objects.filter(pk__in=ids).order_by("created_at", "id"))
     done = []
     size = max(1, settings.UMP_PROVISIONING_BATCH)
-    for n in range(0, len(queued), size):
+    while pending:
+        # one run per school in a batch, oldest first: a school's later run is judged after its earlier one
+        batch, later, schools = [], [], set()
+        for run in pending:
+            if len(batch) < size and run.organisation_id not in schools:
+                batch.append(run)
+                schools.add(run.organisation_id)
+            else:
+                later.append(run)
+        pending = later
         started = []
-        for run in queued[n : n + size]:
+        for run in batch:
             try:
                 started.append(_run_start(run, approve=False))
             except ProvisioningError:
                 continue  # another worker took it
-        _runs_apply(started)
+        try:
+            _runs_apply(started)
+        except Exception:
+            # a batch of one school re-raises its failure (recorded on its run): the sweep goes on
+            log.exception("provisioning run %s failed", started[0].pk)
         done += [run.pk for run in started]
     return done
+
+
+def runs_expire_held(*, now: datetime | None = None) -> list[int]:
+    """Expire every run held longer than UMP_PROVISIONING_HELD_DAYS: nothing applied, its extract deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.UMP_PROVISIONING_HELD_DAYS)
+    ids = list(
+        ProvisioningRun.objects.filter(status=ProvisioningRun.Status.HELD)
+        .filter(Q(finished_at__lt=cutoff) | Q(finished_at__isnull=True, created_at__lt=cutoff))
+        .values_list("id", flat=True)
+    )
+    expired = []
+    for pk in ids:
+        with transaction.atomic():
+            run = ProvisioningRun.objects.select_for_update().select_related("organisation").get(pk=pk)
+            if run.status != ProvisioningRun.Status.HELD:
+                continue  # approved or rejected meanwhile
+            run.status = ProvisioningRun.Status.EXPIRED
+            run.decided_at = now
+            run.save(update_fields=["status", "decided_at"])
+            _delete_file(run)
+            audit_record(
+                actor=None,
+                action=AuditAction.PROVISIONING_RUN_EXPIRED,
+                organisation=run.organisation,
+                details={"run": run.pk, "held_days": settings.UMP_PROVISIONING_HELD_DAYS},
+            )
+        expired.append(pk)
+    return expired
 
 
 # ---------------------------------------------------------------- helpers
@@ -252,18 +302,34 @@ def _runs_apply(runs, *, actor=None, approve=False, progress=None, today=None) -
     items = []
     for run in runs:
         try:
-            extract = read_extract(Path(run.file_path), fmt=run.format, school_code=run.organisation.code)
-        except (ExtractError, OSError) as exc:
+            data = sealed_file_read(Path(run.file_path))  # the reader needs the file whole
+            extract = read_extract(data, fmt=run.format, school_code=run.organisation.code)
+        except (ExtractError, OSError, SealError) as exc:
             _run_failed(run, exc.problem.value if isinstance(exc, ExtractError) else "missing_file", actor)
             reports[run.pk] = Report(run_id=run.pk)
             continue
         run.full = extract.full
+        run.format = extract.format
+        run.kinds = ",".join(sorted(extract.kinds))
+        run.changed_at = extract.changed_at
+        decision = ordering.run_decide(run, approve=approve)
+        if decision != ordering.APPLY:
+            reports[run.pk] = _run_defer(run, decision, actor)
+            continue
         if approve:
             run.decided_by = actor if getattr(actor, "pk", None) else None
             run.decided_at = timezone.now()
         items.append(Item(run.organisation, extract, run))
     finish = functools.partial(_run_finish, actor=actor, approve=approve)
-    options = {"actor": actor, "approve": approve, "progress": progress, "today": today, "run_finish": finish}
+    gate = functools.partial(_run_gate, actor=actor)
+    options = {
+        "actor": actor,
+        "approve": approve,
+        "progress": progress,
+        "today": today,
+        "run_finish": finish,
+        "run_gate": gate,
+    }
     try:
         done = list(zip(items, extracts_apply(items=items, **options), strict=True)) if items else []
     except Exception:
@@ -307,6 +373,76 @@ def _run_finish(
         action=AuditAction.PROVISIONING_RUN_APPROVE if approve else AuditAction.PROVISIONING_RUN,
         organisation=run.organisation,
         details={"run": run.pk, **report.counts()},
+    )
+    if run.status == ProvisioningRun.Status.APPLIED:
+        # held runs older than this one would now take the school back in time
+        held = ProvisioningRun.objects.filter(
+            organisation=run.organisation, status=ProvisioningRun.Status.HELD
+        )
+        for older in held.select_for_update(of=("self",)).select_related("organisation"):
+            if ordering.run_newer_applied(older) is not None:
+                _run_supersede(older, run, None)
+            elif older.hold_reason == ProvisioningRun.Hold.GAP and ordering.delta_predecessor(older) == run:
+                # the extract this delta follows is in: the gap is closed, the delta goes back in the queue
+                older.status, older.hold_reason, older.started_at = ProvisioningRun.Status.QUEUED, "", None
+                older.save(update_fields=["status", "hold_reason", "started_at"])
+                transaction.on_commit(functools.partial(tasks.apply_run.delay, older.pk))
+
+
+def _run_gate(run: ProvisioningRun, *, actor) -> Report | None:
+    """Called by the sync with the school locked: a newer run applied since this one was read supersedes it."""
+    newer = ordering.run_newer_applied(run)
+    if newer is None:
+        return None
+    _run_supersede(run, newer, actor)
+    return Report(run_id=run.pk)
+
+
+def _run_defer(run: ProvisioningRun, decision: ordering.Decision, actor) -> Report:
+    """Supersede a read run, put it back in the queue, or hold it for a gap (provisioning.ordering decided)."""
+    if decision.superseded_by is not None:
+        with transaction.atomic():
+            _run_supersede(run, decision.superseded_by, actor)
+        return Report(run_id=run.pk)
+    if decision.wait:
+        ProvisioningRun.objects.filter(pk=run.pk).update(
+            status=ProvisioningRun.Status.QUEUED, started_at=None
+        )
+        run.status, run.started_at = ProvisioningRun.Status.QUEUED, None
+        return Report(run_id=run.pk)
+    with transaction.atomic():
+        run.status = ProvisioningRun.Status.HELD
+        run.hold_reason = ProvisioningRun.Hold.GAP
+        run.finished_at = timezone.now()
+        run.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.PROVISIONING_RUN_HELD,
+            organisation=run.organisation,
+            details={"run": run.pk, "hold_reason": run.hold_reason},
+        )
+    return Report(run_id=run.pk, held=run.hold_reason)
+
+
+def _run_supersede(run: ProvisioningRun, newer: ProvisioningRun, actor) -> None:
+    """Mark a run superseded by a newer applied one (nothing changes in accounts); delete its file; audit it."""
+    # from the database: a batch attempt that was rolled back and tried again left the run's copy in memory blank
+    path = (
+        ProvisioningRun.objects.filter(pk=run.pk).values_list("file_path", flat=True).first() or run.file_path
+    )
+    run.status = ProvisioningRun.Status.SUPERSEDED
+    run.superseded_by = newer
+    run.finished_at = timezone.now()
+    run.file_path = ""
+    run.save()
+    if path:
+        # the file goes once the decision is committed; a rolled-back decision keeps it
+        transaction.on_commit(lambda: Path(path).unlink(missing_ok=True))
+    audit_record(
+        actor=actor,
+        action=AuditAction.PROVISIONING_RUN_SUPERSEDED,
+        organisation=run.organisation,
+        details={"run": run.pk, "superseded_by": newer.pk},
     )
 
 

@@ -1,4 +1,4 @@
-"""Celery tasks: apply one queued run, and the hourly sweep of queued runs."""
+"""Celery tasks: apply one queued run, the hourly sweep of queued runs, and the expiry of held runs."""
 
 from celery import shared_task
 
@@ -26,3 +26,9 @@ def apply_run(run_id: int) -> dict:
 def apply_queued_runs() -> list[int]:
     """Hourly: apply every queued extract, and any a killed worker left half-done."""
     return runs.runs_apply_queued()
+
+
+@shared_task(soft_time_limit=10 * 60, time_limit=15 * 60)
+def expire_held_runs() -> list[int]:
+    """Hourly: expire held runs older than UMP_PROVISIONING_HELD_DAYS and delete their extracts."""
+    return runs.runs_expire_held()

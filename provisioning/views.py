@@ -76,7 +76,12 @@ def page(request):
 def run_detail(request, pk):
     run = _visible_run(request, pk)
     refused = _refused_rows(run)
-    context = {"run": run, "refused_rows": refused, "refused_fields": any(r.get("field") for r in refused)}
+    context = {
+        "run": run,
+        "refused_rows": refused,
+        "refused_fields": any(r.get("field") for r in refused),
+        "held_days": settings.UMP_PROVISIONING_HELD_DAYS,
+    }
     return render(request, "provisioning/run_detail.html", context)
 
 
@@ -211,12 +216,21 @@ def _decide_held_run(request, pk, *, approve):
         except ProvisioningError:
             messages.error(request, _("This run is no longer waiting for approval."))
         else:
-            messages.success(
-                request,
-                _("The run was approved and applied.")
-                if approve
-                else _("The run was rejected. Nothing was changed."),
-            )
+            run.refresh_from_db(fields=["status"])
+            if run.status == ProvisioningRun.Status.SUPERSEDED:
+                messages.error(
+                    request,
+                    _(
+                        "A newer extract of this school has already been applied, so this one was not. Nothing was changed."
+                    ),
+                )
+            else:
+                messages.success(
+                    request,
+                    _("The run was approved and applied.")
+                    if approve
+                    else _("The run was rejected. Nothing was changed."),
+                )
         return redirect("provisioning:run_detail", pk=run.pk)
     return render(request, "provisioning/confirm.html", {"run": run, "approve": approve})
 
@@ -290,6 +304,8 @@ def _run_json(request, run):
         ],
         "status_url": request.build_absolute_uri(reverse("provisioning:api_run", args=[run.pk])),
     }
+    if run.superseded_by_id:
+        data["superseded_by"] = run.superseded_by_id
     if run.error_code:
         data["error"] = run.error_code
         data["error_message"] = str(run.error_message)

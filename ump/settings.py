@@ -183,6 +183,10 @@ UMP_PROVISIONING_BATCH = env.int("UMP_PROVISIONING_BATCH", default=50)
 UMP_PROVISIONING_UPLOADS_PER_HOUR = env.int("UMP_PROVISIONING_UPLOADS_PER_HOUR", default=12)
 if UMP_PROVISIONING_UPLOADS_PER_HOUR < 1:
     raise ImproperlyConfigured("UMP_PROVISIONING_UPLOADS_PER_HOUR must be at least 1.")
+# A held run nobody approves or rejects expires after this many days, and its extract is deleted.
+UMP_PROVISIONING_HELD_DAYS = env.int("UMP_PROVISIONING_HELD_DAYS", default=14)
+if UMP_PROVISIONING_HELD_DAYS < 1:
+    raise ImproperlyConfigured("UMP_PROVISIONING_HELD_DAYS must be at least 1.")
 UMP_UPLOAD_DIR = env.path("UMP_UPLOAD_DIR", default=BASE_DIR / "media" / "extracts")
 
 # Celery: with no broker configured (README command 1) tasks run in-process.
@@ -202,6 +206,11 @@ CELERY_BEAT_SCHEDULE = {
     # Apply every queued MIS extract (the Provisioning Client's uploads) each hour.
     "provisioning-apply-queued": {
         "task": "provisioning.tasks.apply_queued_runs",
+        "schedule": timedelta(hours=1),
+    },
+    # Expire held runs nobody decided on within UMP_PROVISIONING_HELD_DAYS, deleting their extracts.
+    "provisioning-expire-held": {
+        "task": "provisioning.tasks.expire_held_runs",
         "schedule": timedelta(hours=1),
     },
     # Expire, deactivate idle and delete old leaver accounts once a day, early in the morning.

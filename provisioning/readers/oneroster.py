@@ -8,7 +8,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
 from provisioning.readers.text import (
@@ -90,6 +90,7 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
     class_rows, classes_truncated = _optional_rows(members, "classes.csv")
     enrolment_rows, enrolments_truncated = _optional_rows(members, "enrollments.csv")
     extract.truncated = users_truncated or classes_truncated or enrolments_truncated
+    extract.changed_at = _latest_change(users, class_rows, enrolment_rows)
     extract.classes = _oneroster_classes(class_rows, org_id)
     extract.classes_full = (
         "classes.csv" in members and manifest.get("file.classes", "bulk").lower() != "delta"
@@ -201,6 +202,22 @@ def _dict_rows(data: bytes) -> tuple[list[dict[str, str]], bool]:
         row["__width_ok__"] = "1" if len(fields) == len(keys) else ""
         out.append(row)
     return out, truncated
+
+
+def _latest_change(*tables: list[dict[str, str]]) -> datetime | None:
+    """The latest dateLastModified of any row (UTC when it names no zone); None when no row has one."""
+    latest = None
+    for rows in tables:
+        for row in rows:
+            try:
+                stamp = datetime.fromisoformat(row.get("dateLastModified", "").strip())
+            except ValueError:
+                continue  # blank (a bulk may leave it out) or unreadable: the row tells no time
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=UTC)
+            if latest is None or stamp > latest:
+                latest = stamp
+    return latest
 
 
 def _oneroster_manifest(data: bytes) -> dict[str, str]:

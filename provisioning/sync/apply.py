@@ -43,6 +43,9 @@ RETRIES = 5
 UNUSABLE_BYTES = 24
 # Called, inside the batch's transaction, for each item with a run once its report is final (applied or held).
 RunFinish = Callable[[ProvisioningRun, Report, int, datetime], None]
+# Called, inside the batch's transaction once every school of it is locked, for each item with a run: a report
+# ends the item there (its run was overtaken by a newer one, say), None lets it go ahead.
+RunGate = Callable[[ProvisioningRun], Report | None]
 
 
 @dataclass
@@ -91,18 +94,19 @@ def extracts_apply(
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
     run_finish: RunFinish | None = None,
+    run_gate: RunGate | None = None,
 ) -> list[Report]:
     """Apply many schools' extracts in one transaction (all or nothing); a report per item, in order.
 
     Each school is reconciled exactly as on its own, and held on its own if the brake says so. Batching many
     schools (an authority's first provisioning, the hourly queue) shares the username claim, the id
     reservation and each COPY between them. `run_finish(run, report, active_before, now)` records an item's run,
-    in the same transaction, once the run is applied or held.
+    in the same transaction, once the run is applied or held; `run_gate(run)` may stop an item's run first.
     """
     today = today or timezone.localdate()
     step = progress or (lambda _name: None)
     reserved = {} if dry_run else _names_reserve(items, today)
-    batch = _Batch(actor, dry_run, approve, today, step, run_finish)
+    batch = _Batch(actor, dry_run, approve, today, step, run_finish, run_gate)
     for attempt in range(RETRIES):
         try:
             # a failed attempt's claims were rolled back: its reserved numbers are still this run's to use
@@ -130,6 +134,7 @@ def extracts_apply(
                     "today": today,
                     "progress": progress,
                     "run_finish": run_finish,
+                    "run_gate": run_gate,
                 }
                 return extracts_apply(items=items[:half], **options) + extracts_apply(
                     items=items[half:], **options
@@ -157,6 +162,7 @@ class _Batch:
     today: date
     step: Callable[[str], None]
     run_finish: RunFinish | None
+    run_gate: RunGate | None = None
 
 
 def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Report]:
@@ -173,7 +179,13 @@ def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Repor
             schools = {i.organisation.pk: i.organisation for i in items}.values()
             for organisation in sorted(schools, key=operator.attrgetter("pk")):
                 rows.school_lock(organisation)
-        waiting = list(enumerate(items))
+        waiting = []
+        for n, item in enumerate(items):
+            gated = _gate(item, batch)
+            if gated is None:
+                waiting.append((n, item))
+            else:
+                reports[n] = gated
         while waiting:
             batch.step("plan")
             applying, deferred = _plan_waiting(waiting, batch, reports)
@@ -193,6 +205,13 @@ def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Repor
             waiting = sorted(deferred, key=operator.itemgetter(0))
         batch.step("done")
     return [reports[n] for n in range(len(items))]
+
+
+def _gate(item: Item, batch: _Batch) -> Report | None:
+    """The gate's report for an item's run, with its school locked; None when it goes ahead."""
+    if batch.dry_run or batch.run_gate is None or item.run is None:
+        return None
+    return batch.run_gate(item.run)
 
 
 def _plan_waiting(waiting: list, batch: _Batch, reports: dict[int, Report]) -> tuple[list, list]:

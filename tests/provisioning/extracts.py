@@ -151,15 +151,18 @@ def oneroster_members(
     extra_orgs=(),
     class_rows=True,
     classes_mode=None,
+    stamp=None,
 ):
     """learners: dicts with n, given, family, adno, grade, begin, end, reg, classes, status, upn, and
     enrolments=False for a user row without its enrolments (as in a delta where only the user changed),
     left=[class titles] for enrolments a delta deletes, user=False for enrolments without
     a user row (a delta where only the enrolments changed).
     teachers: dicts with code, given, family, begin, role.
-    class_rows=False leaves the learners' classes out of classes.csv (a delta where no class changed)."""
+    class_rows=False leaves the learners' classes out of classes.csv (a delta where no class changed).
+    stamp: every row's dateLastModified (by default a fixed time in a delta, blank in a bulk)."""
     delta = mode == "delta"
-    stamp = "2026-11-01T10:00:00Z" if delta else ""
+    if stamp is None:
+        stamp = "2026-11-01T10:00:00Z" if delta else ""
     st = "active" if delta else ""
     orgs = [
         ["org-la", st, stamp, "Cardiff", "district", "681", ""],

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from accounts.sealing import sealed_file_read
 from provisioning import views
 from provisioning.models import ProvisioningRun, SchoolToken
 from provisioning.runs import run_apply
@@ -300,8 +302,7 @@ class StreamingTests:
         assert not isinstance(seen[0], bytes | bytearray) and hasattr(seen[0], "read")
         run = ProvisioningRun.objects.get(pk=run_id)
         assert run.file_size == len(data)
-        with open(run.file_path, "rb") as kept:
-            assert kept.read() == data
+        assert sealed_file_read(Path(run.file_path)) == data
 
     def test_a_multipart_upload_is_handed_on_as_the_uploaded_file(self, client, wales, monkeypatch):
         from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile

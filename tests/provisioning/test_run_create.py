@@ -3,10 +3,12 @@
 import io
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 
+from accounts.sealing import sealed_file_read
 from provisioning.models import ProvisioningRun
 from provisioning.runs import CHUNK_BYTES, ExtractTooLarge, run_create
 
@@ -43,8 +45,7 @@ class RunCreateTests:
         run = run_create(organisation=wales.secondary, data=source, source="command")
         assert len(source.reads) >= 4
         assert run.file_size == len(data)
-        with open(run.file_path, "rb") as copy:
-            assert copy.read() == data
+        assert sealed_file_read(Path(run.file_path)) == data
 
     def test_the_copy_is_readable_only_by_the_portal(self, wales):
         run = run_create(
@@ -60,8 +61,7 @@ class RunCreateTests:
         for upload in (SimpleUploadedFile("pupils.csv", data), on_disk):
             run = run_create(organisation=wales.secondary, data=upload, source="api")
             assert run.file_size == len(data)
-            with open(run.file_path, "rb") as copy:
-                assert copy.read() == data
+            assert sealed_file_read(Path(run.file_path)) == data
         on_disk.close()
 
     def test_it_still_takes_bytes(self, wales):

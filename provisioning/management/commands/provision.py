@@ -4,6 +4,8 @@ Rules: FILE is a pupil or staff MIS CSV export (the full list of that kind), or 
 folder; bulk is a full list, delta a change list). Rows that break a rule are refused with a reason and nothing
 else about them changes. A run that would deactivate more than UMP_PROVISIONING_BRAKE of the school's active
 accounts, or whose extract is empty or cut short, is held for a Digital Champion to approve in the portal.
+An extract older than one of the school already applied is superseded and changes nothing; a OneRoster delta
+waits for, or is held behind, the extract it follows (provisioning.ordering). Superseded or waiting is an error.
 --dry-run reads and plans but writes nothing. The UPN is never printed.
 """
 
@@ -61,6 +63,15 @@ class Command(BaseCommand):
                 run.refresh_from_db()
                 if run.status == ProvisioningRun.Status.FAILED:
                     raise CommandError(f"{run.error_code}: {run.error_message}")
+                if run.status in (ProvisioningRun.Status.SUPERSEDED, ProvisioningRun.Status.QUEUED):
+                    raise CommandError(
+                        f"run {run.pk} is {run.status}: nothing was applied "
+                        + (
+                            f"(run {run.superseded_by_id}, a newer extract of the school, was applied first)."
+                            if run.superseded_by_id
+                            else "(it waits for the extract it follows; the hourly sweep applies it)."
+                        )
+                    )
         except ExtractError as exc:
             raise CommandError(f"{exc.problem.value}: {exc.message}") from exc
         except ProvisioningError as exc:

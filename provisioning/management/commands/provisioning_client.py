@@ -2,7 +2,8 @@
 
 Rules: the token is the school's (manage.py provisioning_token CODE); the extract is sent over HTTPS as the
 request body and queued; the portal applies it and this command polls the run until it finishes (or --no-wait).
-Exit status: 0 applied, 2 held for approval, 1 failed. A school over its hourly upload limit gets the portal's
+Exit status: 0 applied (or superseded: a newer extract of the school was applied first, so the portal is up
+to date), 2 held for approval, 1 failed. A school over its hourly upload limit gets the portal's
 message and how many seconds to wait (HTTP 429, Retry-After); nothing was sent to the queue.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-FINAL = {"applied", "held", "rejected", "failed"}
+FINAL = {"applied", "held", "rejected", "failed", "superseded", "expired"}
 
 
 class Command(BaseCommand):
