@@ -277,7 +277,7 @@ class UsernameCounter(models.Model):
 
 
 class RoleGrant(models.Model):
-    """A role held by an account over an organisation (and, for Hwb administrators, what lies below it)."""
+    """A role held by an account over one organisation (a national Hwb administrator's reaches every one)."""
 
     class Role(models.TextChoices):
         DIGITAL_CHAMPION = "digital_champion", _("Digital Champion")
