@@ -3,6 +3,7 @@ item 8). Reproduced before: 50 wrong API tokens wrote 50 audit events, 100 faile
 usernames wrote 100, plus the lockout's own. What a signed-in person does stays one event each.
 """
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -160,3 +161,29 @@ class TestSignInFloods:
             client.post(reverse("passwords:reset_generated", args=[secondary_learner.pk]))
         assert AuditEvent.objects.filter(action="password.reset", actor_id=teacher.pk).count() == 5
         assert not AuditFailureCount.objects.exists()
+
+
+@pytest.mark.postgres_only(reason="concurrent connections")
+@pytest.mark.django_db(transaction=True)
+class TestConcurrentCounting:
+    def test_requests_counted_at_once_from_four_connections_lose_none(self, rf, clock):
+        request = rf.get("/", REMOTE_ADDR="203.0.113.9")
+        barrier, errors = threading.Barrier(4), []
+
+        def flood():
+            try:
+                barrier.wait()
+                for _ in range(25):
+                    audit_count(action=AuditAction.PROVISIONING_API_DENIED, request=request)
+            except Exception as exc:  # noqa: BLE001 - surfaced below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=flood) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        assert counted("provisioning.api_denied") == [("203.0.113.9", 100)]
