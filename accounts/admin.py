@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import action_label
-from accounts.models import Account, AuditEvent, EmailAlias, Organisation, RoleGrant
+from accounts.models import Account, AuditEvent, AuditFailureCount, EmailAlias, Organisation, RoleGrant
 
 
 @admin.register(Organisation)
@@ -41,6 +41,27 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("action"), ordering="action")
     def action_shown(self, event):
         return action_label(event.action)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditFailureCount)
+class AuditFailureCountAdmin(admin.ModelAdmin):
+    """Read-only: counted refusals are only ever counted up, by accounts.audit.audit_count."""
+
+    list_display = ("minute", "action_shown", "client_ip", "count")
+    list_filter = ("action",)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_shown(self, counted):
+        return action_label(counted.action)
 
     def has_add_permission(self, request):
         return False

@@ -1,15 +1,22 @@
-"""The audit trail's vocabulary and its two writers: every event's action is an AuditAction.
+"""The audit trail's vocabulary and its writers: every event's action is an AuditAction.
 
 The codes are stored as they are (rows written before this vocabulary keep theirs); readers see the labels,
 in their own language. To add an action: add a member here, write it through audit_record in the service
 that does the work, and give its label Welsh in django.po.
+
+Two kinds of record. Whatever a signed-in person (or the system) does is one AuditEvent each: audit_record,
+audit_record_bulk. A refusal of an unauthenticated source that names nobody (a wrong API token, a sign-in
+for a name that is no account, a sign-in refused by a lockout) is counted instead: audit_count adds one to
+the AuditFailureCount of its action, source address and minute, so that a flood costs rows per minute and
+address, not per request.
 """
 
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.bulk import rows_copy
-from accounts.models import AuditEvent, AuditEventTarget
+from accounts.bulk import count_up, rows_copy
+from accounts.models import AuditEvent, AuditEventTarget, AuditFailureCount
 
 
 class AuditAction(models.TextChoices):
@@ -73,6 +80,13 @@ GROUPS = {
     "lifecycle": (_("Account life cycle"), _("All life cycle actions")),
     "provisioning": (_("Provisioning"), _("All provisioning actions")),
     "audit": (_("Audit"), None),
+}
+
+# The actions audit_count counts (refusals that name nobody), with the outcome each count stands for.
+COUNTED = {
+    AuditAction.SIGNIN_FAILURE: AuditEvent.Outcome.FAILURE,
+    AuditAction.SIGNIN_LOCKED_OUT: AuditEvent.Outcome.DENIED,
+    AuditAction.PROVISIONING_API_DENIED: AuditEvent.Outcome.DENIED,
 }
 
 
@@ -139,6 +153,15 @@ def audit_record_bulk(*, actor, events):
             ),
         )
     return created
+
+
+def audit_count(*, action, request) -> None:
+    """Count one refused request from an unauthenticated source, per action, source address and minute."""
+    code = AuditAction(action).value
+    if code not in COUNTED:
+        raise ValueError(f"{code} is not counted: write it with audit_record")
+    minute = timezone.now().replace(second=0, microsecond=0)
+    count_up(AuditFailureCount, {"action": code, "client_ip": client_ip(request) or "", "minute": minute})
 
 
 def action_label(code: str) -> str:

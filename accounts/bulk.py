@@ -1,7 +1,8 @@
-"""Set-based writes for large batches: COPY on PostgreSQL, bulk_create elsewhere; ids reserved up front.
+"""Set-based writes: COPY on PostgreSQL (bulk_create elsewhere), ids reserved up front, atomic counters.
 
 Used where one operation writes thousands of rows (provisioning a school, auditing a whole year group): the
-ORM's per-object INSERT batches cost several times a COPY of the same rows.
+ORM's per-object INSERT batches cost several times a COPY of the same rows. count_up is the one statement a
+flood of refused requests costs (accounts.audit.audit_count).
 """
 
 import functools
@@ -68,3 +69,28 @@ def ids_reserve(model: type[models.Model], n: int) -> list[int] | None:
             [model._meta.db_table, model._meta.pk.column, n],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def count_up(model: type[models.Model], keys: dict, *, field: str = "count") -> None:
+    """Add one to `field` of the row with these unique `keys`, creating it at 1: one atomic statement.
+
+    INSERT ... ON CONFLICT DO UPDATE, in the same words on PostgreSQL and SQLite (3.24+): concurrent requests
+    for the same keys each add their one, where a read-then-write (update_or_create) would lose some. `keys`
+    must be exactly the fields of a unique constraint of `model`.
+    """
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in keys]
+    counter = model._meta.get_field(field)
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in [*fields, counter])
+    conflict = ", ".join(quote(f.column) for f in fields)
+    values = [f.get_db_prep_save(keys[f.name], connection) for f in fields]
+    column = quote(counter.column)
+    placeholders = ", ".join(["%s"] * (len(fields) + 1))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # table and column names come from the model; every value is a parameter
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {column} = {table}.{column} + 1",
+            [*values, 1],
+        )

@@ -1,9 +1,16 @@
-"""What every page needs to draw the navigation: where the signed-in person may do what, from the table."""
+"""What every page needs to draw the navigation: where the signed-in person may do what, from the table.
+
+A link is offered only where its page has an organisation of the right kind to show: an LA administrator
+holds their role at the LA, so no school page (learners, staff, downloads, provisioning) is offered to them.
+"""
 
 from django.conf import settings
 
+from accounts.models import Organisation
 from accounts.permissions import Action, can, organisation_ids_for
 from accounts.selectors import SECTIONS
+
+SCHOOLS = (Organisation.Kind.SCHOOL,)
 
 
 def portal(request):
@@ -17,19 +24,19 @@ def portal(request):
         "non_mis": _lists(user, "non-mis"),
         "organisation": _lists(user, "organisation"),
         "audit": _anywhere(user, Action.VIEW_AUDIT),
-        "provisioning": _anywhere(user, Action.MANAGE_PROVISIONING),
-        "downloads": _anywhere(user, Action.DOWNLOAD_PUPILS_CSV)
-        or _anywhere(user, Action.DOWNLOAD_STAFF_CSV),
+        "provisioning": _anywhere(user, Action.MANAGE_PROVISIONING, org_kinds=SCHOOLS),
+        "downloads": _anywhere(user, Action.DOWNLOAD_PUPILS_CSV, org_kinds=SCHOOLS)
+        or _anywhere(user, Action.DOWNLOAD_STAFF_CSV, org_kinds=SCHOOLS),
         "can_reset_own": can(user, Action.RESET_OWN_PASSWORD, user),
     }
     return {"nav": nav, "signin_url": settings.UMP_SIGNIN_URL}
 
 
 def _lists(user, section):
-    """May the user list this View Users section for some organisation?"""
-    _title, kinds, _org_kinds = SECTIONS[section]
-    return _anywhere(user, Action.VIEW, kinds=kinds)
+    """May the user list this View Users section for some organisation of the kinds it shows?"""
+    _title, kinds, org_kinds = SECTIONS[section]
+    return _anywhere(user, Action.VIEW, kinds=kinds, org_kinds=org_kinds)
 
 
-def _anywhere(user, action, kinds=None):
-    return bool(organisation_ids_for(user, action, kinds=kinds))
+def _anywhere(user, action, kinds=None, org_kinds=None):
+    return bool(organisation_ids_for(user, action, kinds=kinds, org_kinds=org_kinds))

@@ -277,7 +277,7 @@ class UsernameCounter(models.Model):
 
 
 class RoleGrant(models.Model):
-    """A role held by an account over an organisation (and, for Hwb administrators, what lies below it)."""
+    """A role held by an account over one organisation (a national Hwb administrator's reaches every one)."""
 
     class Role(models.TextChoices):
         DIGITAL_CHAMPION = "digital_champion", _("Digital Champion")
@@ -367,6 +367,41 @@ class AuditEventTarget(models.Model):
 
     def __str__(self):
         return f"{self.event_id} -> {self.account_id}"
+
+
+class AuditFailureCount(models.Model):
+    """Refused requests from unauthenticated sources, counted per action, source address and minute.
+
+    A flood of wrong API tokens or made-up usernames costs a row per address and minute, not per request
+    (accounts.audit.audit_count). The audit trail's intent holds: a row is only ever counted up, never changed
+    otherwise or deleted (a trigger refuses it on PostgreSQL). Who did it is unknown by definition.
+    """
+
+    action = models.CharField(_("action"), max_length=60)
+    client_ip = models.CharField(_("client address"), max_length=45, blank=True)  # "" where none was seen
+    minute = models.DateTimeField(_("minute"), db_index=True)
+    count = models.PositiveIntegerField(_("requests"), default=0)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("counted refusal")
+        verbose_name_plural = _("counted refusals")
+        ordering = ["-minute", "action", "client_ip"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "client_ip", "minute"], name="auditfailurecount_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.action} {self.client_ip}: {self.count}"
+
+    def save(self, *args, **kwargs):
+        raise PermissionError("Counted refusals are written only by audit_count.")
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")
 
 
 class AccountRequest(models.Model):

@@ -6,7 +6,16 @@
   (NetBox's `restrict()`). Every lookup is scoped with VIEW, so what a person sees and what they may do never
   drift apart: an account outside the actor's scope is a 404; a visible account they may not act on is a 403.
 - `organisations_for(actor, action, kinds=...)`: the organisations where they may do it (pickers, navigation,
-  the audit trail's scope); `organisation_ids_for` is the same set as ids, for a yes/no that costs no query.
+  the audit trail's scope); `organisation_ids_for` is the same set as ids, for a yes/no that costs no query,
+  and with `org_kinds=` only organisations of those kinds (the navigation: a school page is offered only to
+  someone who may use it at a school).
+
+Least privilege decides where a role holds. A Digital Champion grant covers its school. A Hwb administrator
+grant covers the organisation it names and nothing below it: at a school, that school's accounts; at a local
+authority, the LA's own accounts (its LA non-MIS users: "Manage Local Authority Non-MIS Users"), not its
+schools'; at a consortium, the consortium's own accounts, neither its LAs' nor their schools'. Only a grant at
+the national organisation reaches everything. Powers over a school's accounts therefore come only from a role
+at that school or a national grant. An ITE lead grant covers the school it names and anything below it.
 """
 
 from dataclasses import dataclass
@@ -27,7 +36,7 @@ class Role(StrEnum):
     SELF_NOT_PRIMARY_LEARNER = "self_not_primary_learner"
     SCHOOL_STAFF = "school_staff"  # a staff account of that school
     DIGITAL_CHAMPION = "digital_champion"  # the school's Digital Champion
-    HWB_ADMIN = "hwb_admin"  # a Hwb administrator whose scope covers it
+    HWB_ADMIN = "hwb_admin"  # a Hwb administrator granted at that organisation, or nationally
     ITE_LEAD = "ite_lead"  # the Digital Champion of an ITE lead school covering it
 
 
@@ -148,16 +157,37 @@ def role_orgs(actor):
     if cached is not None:
         return cached
     roles = {role: set() for role in Role}
+    kinds = {}  # organisation id -> kind, for every organisation in some role's scope
     if _signed_in(actor):
+        grants = list(
+            RoleGrant.objects.filter(account=actor).values_list(
+                "role", "organisation_id", "organisation__kind"
+            )
+        )
+        kinds.update((org, kind) for _role, org, kind in grants)
         if actor.kind == K.STAFF:
             roles[R.SCHOOL_STAFF].add(actor.organisation_id)
-        grants = list(RoleGrant.objects.filter(account=actor).values_list("role", "organisation_id"))
-        roles[R.DIGITAL_CHAMPION] = {org for role, org in grants if role == RoleGrant.Role.DIGITAL_CHAMPION}
-        admin_roots = {org for role, org in grants if role == RoleGrant.Role.HWB_ADMIN}
-        lead_roots = {org for role, org in grants if role == RoleGrant.Role.ITE_LEAD}
-        roles[R.HWB_ADMIN] = _subtree_ids(admin_roots) if admin_roots else set()
-        roles[R.ITE_LEAD] = _subtree_ids(lead_roots) if lead_roots else set()
+            kinds[actor.organisation_id] = Organisation.Kind.SCHOOL  # staff come from their school's MIS
+        roles[R.DIGITAL_CHAMPION] = {
+            org for role, org, _k in grants if role == RoleGrant.Role.DIGITAL_CHAMPION
+        }
+        admin_grants = {org for role, org, _k in grants if role == RoleGrant.Role.HWB_ADMIN}
+        national = any(
+            role == RoleGrant.Role.HWB_ADMIN and kind == Organisation.Kind.NATIONAL
+            for role, _o, kind in grants
+        )
+        if national:
+            kinds.update(Organisation.objects.values_list("pk", "kind"))
+            roles[R.HWB_ADMIN] = set(kinds)
+        else:
+            roles[R.HWB_ADMIN] = admin_grants  # least privilege: the granted organisations, nothing below
+        lead_roots = {org: kind for role, org, kind in grants if role == RoleGrant.Role.ITE_LEAD}
+        if lead_roots:
+            below = _subtree(lead_roots)
+            kinds.update(below)
+            roles[R.ITE_LEAD] = set(below)
     actor._ump_role_orgs = roles
+    actor._ump_org_kinds = kinds
     return roles
 
 
@@ -212,10 +242,11 @@ def restrict(queryset, actor, action):
     return queryset.filter(condition)
 
 
-def organisation_ids_for(actor, action, *, kinds=None):
+def organisation_ids_for(actor, action, *, kinds=None, org_kinds=None):
     """Ids of the organisations where `actor` may do `action` to accounts of any of `kinds` (default: any kind).
 
-    For an organisation-wide action (VIEW_AUDIT, MANAGE_PROVISIONING) `kinds` does not apply.
+    For an organisation-wide action (VIEW_AUDIT, MANAGE_PROVISIONING) `kinds` does not apply. With `org_kinds`,
+    only organisations of those kinds (no query: the kinds are cached with the roles).
     """
     action = Action(action)
     if action in ORG_TABLE:
@@ -223,12 +254,17 @@ def organisation_ids_for(actor, action, *, kinds=None):
     else:
         row = TABLE[action]
         allowed = set().union(*(row[kind] for kind in (row if kinds is None else kinds)))
-    return _ids_holding(role_orgs(actor), allowed - SELF_ROLES)
+    ids = _ids_holding(role_orgs(actor), allowed - SELF_ROLES)
+    if org_kinds is not None:
+        ids = {pk for pk in ids if actor._ump_org_kinds.get(pk) in org_kinds}
+    return ids
 
 
-def organisations_for(actor, action, *, kinds=None):
+def organisations_for(actor, action, *, kinds=None, org_kinds=None):
     """The organisations where `actor` may do `action` (to accounts of any of `kinds`), as a queryset."""
-    return Organisation.objects.filter(pk__in=organisation_ids_for(actor, action, kinds=kinds))
+    return Organisation.objects.filter(
+        pk__in=organisation_ids_for(actor, action, kinds=kinds, org_kinds=org_kinds)
+    )
 
 
 def _signed_in(actor):
@@ -240,17 +276,12 @@ def _ids_holding(roles, allowed):
     return set().union(*(roles[role] for role in allowed))
 
 
-def _subtree_ids(org_ids):
-    """The organisations themselves and everything below them (consortium -> LA -> school).
-
-    The national organisation covers every organisation, whether or not it is recorded as their parent.
-    """
-    if Organisation.objects.filter(pk__in=org_ids, kind=Organisation.Kind.NATIONAL).exists():
-        return set(Organisation.objects.values_list("pk", flat=True))
-    found, frontier = set(org_ids), set(org_ids)
+def _subtree(roots):
+    """The organisations `roots` (id -> kind) and everything below them (consortium -> LA -> school): id -> kind."""
+    found = dict(roots)
+    frontier = set(found)
     while frontier:
-        frontier = (
-            set(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
-        )
-        found |= frontier
+        below = dict(Organisation.objects.filter(parent_id__in=frontier).values_list("pk", "kind"))
+        frontier = set(below) - set(found)
+        found.update(below)
     return found

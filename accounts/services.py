@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.audit import AuditAction, audit_record
+from accounts.audit import AuditAction, audit_count, audit_record
 from accounts.models import Account, AuditEvent, Organisation, RoleGrant
 from accounts.usernames import username_allocate, usernames_bind
 
@@ -207,27 +207,52 @@ def signin_success_record(*, account, request) -> None:
 
 
 def signin_failure_record(*, account, request) -> None:
-    """Audit a refused sign-in, naming the account the name given belongs to (None if no account)."""
+    """Audit a refused sign-in: one event naming the account the name given belongs to.
+
+    A name that is no account is counted per address and minute instead (audit_count): it names nobody, and a
+    flood of made-up names must not grow the trail per request. One refused by the lockout is recorded by
+    signin_lockout_record. Per account the events are bounded: after AXES_FAILURE_LIMIT failures the lockout
+    refuses further attempts before any password is checked.
+    """
+    if getattr(request, "axes_locked_out", False):
+        return
+    if account is None:
+        audit_count(action=AuditAction.SIGNIN_FAILURE, request=request)
+        return
     audit_record(
         actor=None,
         action=AuditAction.SIGNIN_FAILURE,
-        targets=[account] if account else [],
-        organisation=account.organisation if account else None,
+        targets=[account],
+        organisation=account.organisation,
         request=request,
         outcome=AuditEvent.Outcome.FAILURE,
     )
 
 
 def signin_lockout_record(*, account, request) -> None:
-    """Audit a sign-in refused by the lockout, naming the account (None if no account)."""
+    """Audit a sign-in refused by the lockout: the first for an account in a cool-off is an event naming it.
+
+    Every further refusal, and every one for a name that is no account, is counted per address and minute.
+    """
+    if account is None or _lockout_recorded(account):
+        audit_count(action=AuditAction.SIGNIN_LOCKED_OUT, request=request)
+        return
     audit_record(
         actor=None,
         action=AuditAction.SIGNIN_LOCKED_OUT,
-        targets=[account] if account else [],
-        organisation=account.organisation if account else None,
+        targets=[account],
+        organisation=account.organisation,
         request=request,
         outcome=AuditEvent.Outcome.DENIED,
     )
+
+
+def _lockout_recorded(account) -> bool:
+    """Whether this account's lockout already has its event within the cool-off (the lock it belongs to)."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return AuditEvent.objects.filter(
+        action=AuditAction.SIGNIN_LOCKED_OUT, created_at__gte=since, targets__account_id=account.pk
+    ).exists()
 
 
 def today():

@@ -4,7 +4,14 @@ from django.db.models import Q
 
 from accounts.audit import action_label
 from accounts.lifecycle import expiring_soon
-from accounts.models import Account, AccountRequest, AuditEvent, AuditEventTarget, Organisation
+from accounts.models import (
+    Account,
+    AccountRequest,
+    AuditEvent,
+    AuditEventTarget,
+    AuditFailureCount,
+    Organisation,
+)
 from accounts.permissions import Action, Scope, can, organisation_ids_for
 
 K = Account.Kind
@@ -75,6 +82,27 @@ def audit_events(actor, *, account="", actor_name="", action="", date_from=None,
     if date_to:
         events = events.filter(created_at__date__lte=date_to)
     return events.select_related("organisation").order_by("-created_at", "-id")
+
+
+def failure_counts(actor, *, account="", actor_name="", action="", date_from=None, date_to=None):
+    """The counted refusals (unauthenticated sources, per action, address and minute), newest first.
+
+    They name no account and no organisation, so they belong to the national audit scope only; a search by
+    account or by who did it matches none of them.
+    """
+    national = organisation_ids_for(actor, Action.VIEW_AUDIT, org_kinds=(Organisation.Kind.NATIONAL,))
+    if not national or account or actor_name:
+        return AuditFailureCount.objects.none()
+    counts = AuditFailureCount.objects.all()
+    if action.endswith("."):
+        counts = counts.filter(action__startswith=action)
+    elif action:
+        counts = counts.filter(action=action)
+    if date_from:
+        counts = counts.filter(minute__date__gte=date_from)
+    if date_to:
+        counts = counts.filter(minute__date__lte=date_to)
+    return counts.order_by("-minute", "action", "client_ip")
 
 
 def audit_rows(events):

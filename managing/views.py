@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.audit import COUNTED, action_label
 from accounts.lifecycle import needs_new_expiry
 from accounts.models import Account
 from accounts.permissions import Action, organisation_ids_for, require
@@ -35,6 +36,7 @@ from managing.selectors import (
     audit_events,
     audit_rows,
     expiring_accounts,
+    failure_counts,
     may_manage_expiring,
 )
 from managing.services import (
@@ -51,6 +53,7 @@ from managing.services import (
 )
 
 AUDIT_PAGE_SIZE = 50
+AUDIT_COUNTS_SHOWN = 100  # the latest minutes of counted refusals; the CSV has them all
 
 
 def _posted(request):
@@ -293,30 +296,41 @@ def _audit_filters(request, data):
         raise PermissionDenied
     form = AuditFilterForm(data or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    events = audit_events(
-        request.user,
-        account=filters.get("account", ""),
-        actor_name=filters.get("actor", ""),
-        action=filters.get("action", ""),
-        date_from=filters.get("date_from"),
-        date_to=filters.get("date_to"),
-    )
+    events = audit_events(request.user, **_audit_search(filters))
     return form, filters, events
+
+
+def _audit_search(filters):
+    return {
+        "account": filters.get("account", ""),
+        "actor_name": filters.get("actor", ""),
+        "action": filters.get("action", ""),
+        "date_from": filters.get("date_from"),
+        "date_to": filters.get("date_to"),
+    }
 
 
 @login_required
 @require_GET
 def audit(request):
-    """The audit trail of the actor's organisations: searchable, paginated and read-only."""
-    form, _filters, events = _audit_filters(request, request.GET)
+    """The audit trail of the actor's organisations: searchable, paginated and read-only.
+
+    Below the events, for a national auditor, the latest counted refusals of unauthenticated sources.
+    """
+    form, filters, events = _audit_filters(request, request.GET)
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "managing/audit.html",
-        {"form": form, "page": page, "rows": audit_rows(page.object_list), "query": query.urlencode()},
-    )
+    counts = failure_counts(request.user, **_audit_search(filters))
+    context = {
+        "form": form,
+        "page": page,
+        "rows": audit_rows(page.object_list),
+        "query": query.urlencode(),
+        "counts": [(c, action_label(c.action)) for c in counts[:AUDIT_COUNTS_SHOWN]],
+        "counts_shown": AUDIT_COUNTS_SHOWN,
+    }
+    return render(request, "managing/audit.html", context)
 
 
 CSV_COLUMNS = (
@@ -356,5 +370,12 @@ def audit_export(request):
                 event.action,
             )])  # fmt: skip
             count += 1
+    # then the counted refusals of unauthenticated sources: a row per action, address and minute
+    for counted in failure_counts(request.user, **_audit_search(filters))[:50000].iterator(chunk_size=2000):
+        writer.writerow([safe_cell(value) for value in (
+            counted.minute.isoformat(timespec="seconds"), action_label(counted.action), COUNTED.get(counted.action, ""),
+            "", "", "", counted.client_ip, json.dumps({"count": counted.count}), counted.action,
+        )])  # fmt: skip
+        count += 1
     audit_export_record(actor=request.user, rows=count, filters=filters, request=request)
     return response

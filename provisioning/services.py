@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.audit import AuditAction, audit_record
-from accounts.models import AuditEvent, Organisation
+from accounts.audit import AuditAction, audit_count, audit_record
+from accounts.models import Organisation
 from accounts.sealing import keyed_hash
 from accounts.services import display_name_for
 from provisioning.models import NameChangeNotice, SchoolToken
@@ -62,16 +62,9 @@ def token_authenticate(raw: str) -> Organisation | None:
     return token.organisation
 
 
-@transaction.atomic
 def token_refuse(*, request) -> None:
-    """Audit a request to the Provisioning API that carried no live token."""
-    audit_record(
-        actor=None,
-        action=AuditAction.PROVISIONING_API_DENIED,
-        request=request,
-        outcome=AuditEvent.Outcome.DENIED,
-        details={"path": request.path},
-    )
+    """Count a request to the Provisioning API that carried no live token (per address and minute)."""
+    audit_count(action=AuditAction.PROVISIONING_API_DENIED, request=request)
 
 
 # ---------------------------------------------------------------- name-change notices

@@ -165,6 +165,19 @@ def la_admin(wales):
 
 
 @pytest.fixture
+def consortium_admin(wales):
+    account = AccountFactory(
+        organisation=wales.consortium,
+        kind=K.CONSORTIUM_NON_MIS,
+        source=Account.Source.MANUAL,
+        legal_forename="Rhian",
+        legal_surname="Gwyn",
+    )
+    grant(account, RoleGrant.Role.HWB_ADMIN, wales.consortium)
+    return account
+
+
+@pytest.fixture
 def national_admin(wales):
     account = AccountFactory(
         organisation=wales.national,

@@ -25,44 +25,49 @@ A = Action
 SCHOOL_NON_MIS_KINDS = {K.GOVERNOR, K.SCHOOL_NON_MIS, K.SERVICE}
 ALL = set(K)
 
-# action -> actor role -> the account kinds (in the actor's scope) that role may act on. The LA admin's
-# scope is their LA and its schools, not the consortium above it.
-STAFF_ROLES = ("teacher", "digital_champion", "la_admin", "national_admin")
+# action -> actor role -> the account kinds (in the actor's scope) that role may act on. Least privilege: an LA
+# admin's grant covers the LA's own accounts (LA non-MIS users), not its schools' and not the consortium
+# above it; a consortium admin's covers the consortium's own accounts, not its LAs' or their schools'.
+STAFF_ROLES = ("teacher", "digital_champion", "la_admin", "consortium_admin", "national_admin")
+OWN_ORGANISATION_USERS = {
+    "la_admin": {K.LA_NON_MIS},
+    "consortium_admin": {K.CONSORTIUM_NON_MIS},
+}
 EXPECTED = {
     A.VIEW: {
         "teacher": {K.LEARNER},
         "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
-        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        **OWN_ORGANISATION_USERS,
         "national_admin": ALL,
     },
     A.RESET_PASSWORD: {
         "teacher": {K.LEARNER},
         "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
-        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        **OWN_ORGANISATION_USERS,
         "national_admin": ALL,
     },
     A.PRINT_DETAILS: {
         "teacher": {K.LEARNER},
         "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
-        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        **OWN_ORGANISATION_USERS,
         "national_admin": ALL,
     },
     A.CREATE_ACCOUNT: {
         "teacher": set(),
         "digital_champion": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT},
-        "la_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS},
+        **OWN_ORGANISATION_USERS,
         "national_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
     },
     A.DEACTIVATE: {
         "teacher": set(),
         "digital_champion": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT},
-        "la_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS},
+        **OWN_ORGANISATION_USERS,
         "national_admin": SCHOOL_NON_MIS_KINDS | {K.ITE_STUDENT, K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
     },
     A.RENAME: {
         "teacher": set(),
         "digital_champion": ALL - {K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
-        "la_admin": ALL - {K.CONSORTIUM_NON_MIS},
+        **OWN_ORGANISATION_USERS,
         "national_admin": ALL,
     },
 }
@@ -73,25 +78,26 @@ EXPECTED[A.REACTIVATE] = EXPECTED[A.DEACTIVATE]
 EXPECTED[A.REACTIVATE_EXPIRED] = EXPECTED[A.DEACTIVATE]
 EXPECTED[A.MANAGE_EXPIRING] = EXPECTED[A.DEACTIVATE]
 ORG_EXPECTED = {
-    # action, kind of the scope -> roles
-    (A.DOWNLOAD_PUPILS_CSV, K.LEARNER): {"teacher", "digital_champion", "la_admin", "national_admin"},
-    (A.DOWNLOAD_STAFF_CSV, K.STAFF): {"digital_champion", "la_admin", "national_admin"},
-    (A.PRINT_GROUP, K.LEARNER): {"teacher", "digital_champion", "la_admin", "national_admin"},
-    (A.RESET_GROUP, K.LEARNER): {"teacher", "digital_champion", "la_admin", "national_admin"},
+    # action, kind of the scope -> roles, at a school: no LA or consortium admin holds a role there
+    (A.DOWNLOAD_PUPILS_CSV, K.LEARNER): {"teacher", "digital_champion", "national_admin"},
+    (A.DOWNLOAD_STAFF_CSV, K.STAFF): {"digital_champion", "national_admin"},
+    (A.PRINT_GROUP, K.LEARNER): {"teacher", "digital_champion", "national_admin"},
+    (A.RESET_GROUP, K.LEARNER): {"teacher", "digital_champion", "national_admin"},
     (A.CREATE_ACCOUNT, K.LEARNER): set(),
     (A.CREATE_ACCOUNT, K.STAFF): set(),
-    (A.CREATE_ACCOUNT, K.GOVERNOR): {"digital_champion", "la_admin", "national_admin"},
-    (A.VIEW_AUDIT, "*"): {"digital_champion", "la_admin", "national_admin"},
-    (A.MANAGE_PROVISIONING, "*"): {"digital_champion", "la_admin", "national_admin"},
+    (A.CREATE_ACCOUNT, K.GOVERNOR): {"digital_champion", "national_admin"},
+    (A.VIEW_AUDIT, "*"): {"digital_champion", "national_admin"},
+    (A.MANAGE_PROVISIONING, "*"): {"digital_champion", "national_admin"},
 }
 
 
 @pytest.fixture
-def people(wales, digital_champion, teacher, la_admin, national_admin):
+def people(wales, digital_champion, teacher, la_admin, consortium_admin, national_admin):
     return {
         "teacher": teacher,
         "digital_champion": digital_champion,
         "la_admin": la_admin,
+        "consortium_admin": consortium_admin,
         "national_admin": national_admin,
     }
 
@@ -198,12 +204,25 @@ class TestVisibility:
         visible = set(Account.objects.restrict(teacher, A.VIEW))
         assert visible == {teacher, secondary_learner}
 
-    def test_an_la_admin_sees_their_las_schools_only(
-        self, la_admin, secondary_learner, primary_learner, other_learner
+    def test_an_la_admin_sees_their_las_own_users_only(
+        self, wales, la_admin, consortium_admin, secondary_learner, primary_learner, teacher, governor
     ):
+        colleague = AccountFactory(organisation=wales.la, kind=K.LA_NON_MIS, source=Account.Source.MANUAL)
+        other_la_user = AccountFactory(
+            organisation=wales.other_la, kind=K.LA_NON_MIS, source=Account.Source.MANUAL
+        )
         visible = set(Account.objects.restrict(la_admin, A.VIEW))
-        assert {secondary_learner, primary_learner, la_admin} <= visible
-        assert other_learner not in visible
+        assert visible == {la_admin, colleague}
+        assert not visible & {secondary_learner, primary_learner, teacher, governor, other_la_user}
+
+    def test_a_consortium_admin_sees_the_consortiums_own_users_only(
+        self, wales, la_admin, consortium_admin, secondary_learner
+    ):
+        colleague = AccountFactory(
+            organisation=wales.consortium, kind=K.CONSORTIUM_NON_MIS, source=Account.Source.MANUAL
+        )
+        # neither the LA below it (la_admin is an LA user of Cardiff, in Central South) nor its schools
+        assert set(Account.objects.restrict(consortium_admin, A.VIEW)) == {consortium_admin, colleague}
 
     def test_a_national_admin_sees_everyone(self, national_admin, other_learner, secondary_learner):
         assert {other_learner, secondary_learner} <= set(Account.objects.restrict(national_admin, A.VIEW))
@@ -281,12 +300,30 @@ class TestOrganisationsFor:
             expected = {org for org in organisations if can(actor, action, Scope(org))}
             assert set(organisations_for(actor, action)) == expected, role
 
-    def test_an_la_admin_acts_on_their_la_and_its_schools(self, la_admin, wales):
-        assert set(organisations_for(la_admin, A.CREATE_ACCOUNT, kinds=(K.GOVERNOR,))) == {
-            wales.la,
-            wales.primary,
-            wales.secondary,
+    def test_an_la_admin_acts_on_their_la_alone(self, la_admin, wales):
+        assert set(organisations_for(la_admin, A.CREATE_ACCOUNT, kinds=(K.LA_NON_MIS,))) == {wales.la}
+        assert set(organisations_for(la_admin, A.VIEW)) == {wales.la}
+        assert set(organisations_for(la_admin, A.VIEW_AUDIT)) == {wales.la}
+
+    def test_a_school_grant_or_a_national_one_reaches_a_school(self, wales, la_admin, national_admin):
+        schools = (Organisation.Kind.SCHOOL,)
+        assert not organisation_ids_for(la_admin, A.VIEW, kinds=(K.LEARNER,), org_kinds=schools)
+        grant(la_admin, RoleGrant.Role.HWB_ADMIN, wales.primary)
+        fresh = Account.objects.get(pk=la_admin.pk)
+        assert organisation_ids_for(fresh, A.VIEW, kinds=(K.LEARNER,), org_kinds=schools) == {
+            wales.primary.pk
         }
+        assert organisation_ids_for(national_admin, A.VIEW, org_kinds=schools) == {
+            wales.primary.pk,
+            wales.secondary.pk,
+            wales.other_school.pk,
+        }
+
+    def test_org_kinds_narrow_to_organisations_of_those_kinds(self, la_admin, digital_champion, wales):
+        la_kinds = (Organisation.Kind.LOCAL_AUTHORITY,)
+        assert organisation_ids_for(la_admin, A.VIEW, org_kinds=la_kinds) == {wales.la.pk}
+        assert not organisation_ids_for(la_admin, A.VIEW, org_kinds=(Organisation.Kind.SCHOOL,))
+        assert not organisation_ids_for(digital_champion, A.VIEW, org_kinds=la_kinds)
 
     def test_a_role_over_ones_own_account_puts_no_organisation_in_scope(self, secondary_learner, governor):
         assert not organisation_ids_for(secondary_learner, A.RESET_OWN_PASSWORD)

@@ -5,9 +5,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.test import RequestFactory
 
-from accounts.models import Account, Organisation
+from accounts.models import Account, Organisation, RoleGrant
 from accounts.permissions import Action
 from accounts.selectors import organisation_from_request
+from tests.factories import grant
 
 K = Account.Kind
 SCHOOLS = (Organisation.Kind.SCHOOL,)
@@ -21,8 +22,8 @@ def request_as(actor, method="get", **data):
 
 @pytest.mark.django_db
 class OrganisationFromRequestTests:
-    def test_it_returns_the_organisation_the_code_names(self, wales, la_admin):
-        request = request_as(la_admin, org=wales.secondary.code)
+    def test_it_returns_the_organisation_the_code_names(self, wales, national_admin):
+        request = request_as(national_admin, org=wales.secondary.code)
         assert organisation_from_request(request, Action.RESET_GROUP, kinds=(K.LEARNER,)) == wales.secondary
 
     def test_a_form_names_it_in_what_it_posts(self, wales, teacher):
@@ -57,6 +58,8 @@ class OrganisationFromRequestTests:
         assert organisation_from_request(request, Action.RESET_GROUP, kinds=(K.LEARNER,)) == wales.secondary
 
     def test_without_a_code_it_is_otherwise_the_first_by_name(self, wales, la_admin):
+        for school in (wales.secondary, wales.primary):  # an LA user holding a grant at each school
+            grant(la_admin, RoleGrant.Role.HWB_ADMIN, school)
         request = request_as(la_admin)
         found = organisation_from_request(request, Action.VIEW, kinds=(K.LEARNER,), org_kinds=SCHOOLS)
         assert found == wales.primary  # Ysgol Gynradd Llanaber before Ysgol Uwchradd Caerdydd

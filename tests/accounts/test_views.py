@@ -116,13 +116,20 @@ class TestViewUsers:
             assert client.get(LEARNERS).status_code == 200
         assert len(many) == len(few)
 
-    def test_an_la_admin_picks_a_school_in_their_la_only(
-        self, login, la_admin, wales, primary_learner, other_learner
-    ):
+    def test_an_la_admin_lists_no_school_of_their_la(self, login, la_admin, wales, primary_learner):
         client = login(la_admin)
-        page = client.get(LEARNERS, {"org": wales.primary.code}).content.decode()
-        assert primary_learner.username in page
+        assert client.get(LEARNERS, {"org": wales.primary.code}).status_code == 404
+        assert client.get(LEARNERS).status_code == 404
         assert client.get(LEARNERS, {"org": wales.other_school.code}).status_code == 404
+
+    def test_a_national_admin_picks_any_school(
+        self, login, national_admin, wales, primary_learner, other_learner
+    ):
+        client = login(national_admin)
+        assert primary_learner.username in client.get(LEARNERS, {"org": wales.primary.code}).content.decode()
+        assert (
+            other_learner.username in client.get(LEARNERS, {"org": wales.other_school.code}).content.decode()
+        )
 
     def test_unknown_sections_are_not_found(self, login, digital_champion):
         assert login(digital_champion).get("/users/nonsense/").status_code == 404

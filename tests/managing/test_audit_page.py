@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.audit import AuditAction, audit_record
-from accounts.models import AuditEvent
+from accounts.audit import AuditAction, audit_count, audit_record
+from accounts.models import AuditEvent, AuditFailureCount
 
 AUDIT = reverse("accounts:audit")
 EXPORT = reverse("accounts:audit_export")
@@ -115,9 +115,12 @@ class TestAuditPage:
             response = client.get(AUDIT, {"page": 2})
         assert len(response.context["rows"]) == 50 and response.context["page"].paginator.num_pages == 3
 
-    def test_an_la_admin_sees_their_las_schools(self, login, la_admin, events):
+    def test_an_la_admin_sees_their_las_own_events_not_its_schools(self, login, la_admin, wales, events):
+        own = audit_record(
+            actor=la_admin, action=AuditAction.PASSWORD_RESET, targets=[la_admin], organisation=wales.la
+        )
         ids = {row["event"].pk for row in login(la_admin).get(AUDIT).context["rows"]}
-        assert events["reveal"].pk in ids and events["other"].pk not in ids
+        assert ids == {own.pk}
 
     def test_a_national_admin_sees_everything(self, login, national_admin, events):
         ids = {row["event"].pk for row in login(national_admin).get(AUDIT).context["rows"]}
@@ -215,3 +218,50 @@ class TestActionLabels:
             "password.group_reset",
             "password.group_reset.requested",
         ]
+
+
+@pytest.mark.django_db
+class TestCountedRefusals:
+    """Refusals of unauthenticated sources are counted per action, address and minute (issue 11, item 8)."""
+
+    @pytest.fixture
+    def flood(self, rf):
+        request = rf.get("/", REMOTE_ADDR="203.0.113.9")
+        for _ in range(50):
+            audit_count(action=AuditAction.PROVISIONING_API_DENIED, request=request)
+        for _ in range(7):
+            audit_count(action=AuditAction.SIGNIN_FAILURE, request=request)
+        return request
+
+    def test_a_national_auditor_sees_them_counted(self, login, national_admin, flood):
+        response = login(national_admin).get(AUDIT)
+        page = response.content.decode()
+        assert "Refused requests from unknown sources" in page
+        assert [(c.action, c.count) for c, _label in response.context["counts"]] == [
+            ("provisioning.api_denied", 50),
+            ("signin.failure", 7),
+        ]
+        assert "Provisioning Client refused: token not valid" in page and "203.0.113.9" in page
+
+    def test_the_action_filter_applies_and_a_search_by_account_matches_none(
+        self, login, national_admin, flood
+    ):
+        client = login(national_admin)
+        filtered = client.get(AUDIT, {"action": "signin."}).context["counts"]
+        assert [(c.action, c.count) for c, _label in filtered] == [("signin.failure", 7)]
+        assert client.get(AUDIT, {"account": national_admin.username}).context["counts"] == []
+
+    def test_a_school_auditor_does_not_see_them(self, login, digital_champion, flood):
+        response = login(digital_champion).get(AUDIT)
+        assert response.context["counts"] == []
+        assert "Refused requests from unknown sources" not in response.content.decode()
+
+    def test_the_csv_has_them_after_the_events(self, login, national_admin, flood):
+        response = login(national_admin).post(EXPORT)
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        counted = [row for row in rows if row[-1] in ("provisioning.api_denied", "signin.failure")]
+        assert [(row[2], row[6], row[7], row[8]) for row in counted] == [
+            ("denied", "203.0.113.9", '{"count": 50}', "provisioning.api_denied"),
+            ("failure", "203.0.113.9", '{"count": 7}', "signin.failure"),
+        ]
+        assert AuditFailureCount.objects.count() == 2

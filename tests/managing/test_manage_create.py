@@ -247,11 +247,18 @@ class TestAddUser:
         assert login(la_admin).get(form_url("organisation", wales.other_la)).status_code == 404
         assert login(la_admin).get(form_url("governors", wales.other_school)).status_code == 404
 
-    def test_an_la_admin_adds_governors_at_their_schools(
-        self, login, la_admin, wales, django_capture_on_commit_callbacks
+    def test_an_la_admin_adds_no_governors_at_their_las_schools(self, login, la_admin, wales):
+        # least privilege: a grant at the LA covers the LA's own users, not its schools'
+        client = login(la_admin)
+        assert client.get(form_url("governors", wales.primary)).status_code == 404
+        assert client.post(form_url("governors", wales.primary), governor_data()).status_code == 404
+        assert not Account.objects.filter(legal_surname="Hopwood").exists()
+
+    def test_a_national_admin_adds_governors_at_any_school(
+        self, login, national_admin, wales, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True):
-            response = login(la_admin).post(form_url("governors", wales.primary), governor_data())
+            response = login(national_admin).post(form_url("governors", wales.primary), governor_data())
         assert response.status_code == 302
         assert Account.objects.get(legal_surname="Hopwood").organisation == wales.primary
 

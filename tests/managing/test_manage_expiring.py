@@ -42,9 +42,10 @@ class TestBanner:
         assert "2 non-MIS accounts expire in the next 8 weeks." in page
         assert EXPIRING in page
 
-    def test_an_la_admin_sees_their_las_accounts(self, login, la_admin, wales):
-        non_mis(wales.primary, 10)
+    def test_an_la_admin_sees_their_las_own_accounts_only(self, login, la_admin, wales):
+        non_mis(wales.primary, 10)  # a school of their LA: not theirs to keep or close
         non_mis(wales.la, 10, kind=K.LA_NON_MIS)
+        non_mis(wales.la, 20, kind=K.LA_NON_MIS)
         non_mis(wales.other_school, 10)
         page = login(la_admin).get(reverse("accounts:home")).content.decode()
         assert "2 non-MIS accounts expire in the next 8 weeks." in page

@@ -99,9 +99,13 @@ class TestDeactivate:
     def test_another_school_is_404(self, login, digital_champion, other_supply_teacher):
         assert login(digital_champion).post(url("deactivate", other_supply_teacher)).status_code == 404
 
-    def test_an_la_admin_may_in_their_la(self, login, la_admin, supply_teacher, other_supply_teacher):
+    def test_an_la_admin_may_for_their_las_own_users_only(
+        self, login, la_admin, wales, supply_teacher, other_supply_teacher
+    ):
+        officer = AccountFactory(organisation=wales.la, kind=K.LA_NON_MIS, source=Account.Source.MANUAL)
         client = login(la_admin)
-        assert client.post(url("deactivate", supply_teacher)).status_code == 302
+        assert client.post(url("deactivate", officer)).status_code == 302
+        assert client.post(url("deactivate", supply_teacher)).status_code == 404  # a school of their LA
         assert client.post(url("deactivate", other_supply_teacher)).status_code == 404
 
     def test_anonymous_and_wrong_method(self, client, login, digital_champion, supply_teacher):

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, AuditFailureCount
 from accounts.sealing import sealed_file_read
 from provisioning import views
 from provisioning.models import ProvisioningRun, SchoolToken
@@ -63,6 +63,16 @@ class UploadTests:
         assert (body["status"], body["created"], body["refused"]) == ("applied", 1, 1)
         assert body["refused_rows"][0]["reason"] == "missing_admission_number"
         assert ProvisioningRun.objects.get(pk=run_id).file_path == ""
+
+    def test_fifty_wrong_tokens_cost_a_counted_row_not_fifty_events(self, client, wales):
+        token_issue(organisation=wales.secondary)
+        events = AuditEvent.objects.count()
+        for n in range(50):
+            assert post(client, f"ump_6814001_wrong{n}", REMOTE_ADDR="203.0.113.9").status_code == 401
+        assert AuditEvent.objects.count() == events
+        counts = AuditFailureCount.objects.filter(action="provisioning.api_denied")
+        assert 1 <= counts.count() <= 2  # the minute may turn during the test
+        assert sum(c.count for c in counts) == 50 and {c.client_ip for c in counts} == {"203.0.113.9"}
 
     def test_a_wrong_token_is_refused(self, client, wales):
         token_issue(organisation=wales.secondary)

@@ -3,7 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from accounts.models import Account, RoleGrant
+from accounts.models import Account, Organisation, RoleGrant
+from accounts.permissions import Action, organisation_ids_for
 from passwords.models import ShownPassword
 from provisioning.models import ProvisioningRun
 
@@ -38,3 +39,11 @@ class SeedDemoTests:
         ).account
         response = client.post("/login/", {"username": champion.username, "password": "CroesoHwb2026"})
         assert response.status_code == 302
+
+    def test_the_la_administrator_manages_the_las_own_users_only(self):
+        call_command("seed_demo", verbosity=0)
+        admin = RoleGrant.objects.get(role=RoleGrant.Role.HWB_ADMIN, organisation__code="661").account
+        visible = Account.objects.restrict(admin, Action.VIEW)
+        assert set(visible.values_list("organisation__code", flat=True)) == {"661"}
+        assert visible.filter(legal_forename="Dylan", legal_surname="Ellis").exists()
+        assert not organisation_ids_for(admin, Action.RESET_PASSWORD, org_kinds=(Organisation.Kind.SCHOOL,))

@@ -237,7 +237,13 @@ class AccessMatrixTests:
         for method, url in self._urls(wales.secondary):
             assert getattr(client, method)(url).status_code == 404, url
 
-    def test_an_la_admin_may(self, wales, la_admin, login):
+    def test_an_la_admin_is_refused_at_their_las_schools(self, wales, la_admin, login):
         client = login(la_admin)
+        for method, url in self._urls(wales.secondary):
+            assert getattr(client, method)(url).status_code == 403, url
+        assert client.get(reverse("provisioning:page")).status_code == 403
+
+    def test_a_national_admin_may(self, wales, national_admin, login):
+        client = login(national_admin)
         for method, url in self._urls(wales.secondary)[:2]:
             assert getattr(client, method)(url).status_code == 200, url

@@ -5,7 +5,9 @@ the way they do in production: each school's pupils and staff are written as a S
 valid UPNs and applied through the provisioning sync, so every new account gets a sealed initial password
 (Show password works in the demo) and a provisioning run appears on the Provisioning page. The named demo
 people then get the password DEMO_PASSWORD and their roles; governors, non-MIS users and administrators are
-made by hand, as they are in Hwb. Prints the demo sign-ins at the end.
+made by hand, as they are in Hwb. The LA administrator's grant is at the LA, so (least privilege) they manage
+the LA's own users, such as the LA officer, and none of its schools' accounts. Prints the demo sign-ins at the
+end.
 """
 
 import csv
@@ -41,7 +43,9 @@ ORGS = [
 PEOPLE = [
     ("national_admin", "NATIONAL", K.LA_NON_MIS, "Ifan", "Cadwaladr", RoleGrant.Role.HWB_ADMIN,
      "National Hwb administrator"),
-    ("la_admin", "661", K.LA_NON_MIS, "Bethan", "Llwyd", RoleGrant.Role.HWB_ADMIN, "LA administrator (Gwynedd)"),
+    ("la_admin", "661", K.LA_NON_MIS, "Bethan", "Llwyd", RoleGrant.Role.HWB_ADMIN,
+     "LA administrator (Gwynedd): the LA's own users, not its schools'"),
+    ("la_officer", "661", K.LA_NON_MIS, "Dylan", "Ellis", None, "LA officer (Gwynedd), an LA non-MIS user"),
     ("dc_secondary", "6614001", K.STAFF, "Gwenllïan", "ap Rhys", RoleGrant.Role.DIGITAL_CHAMPION,
      "Digital Champion, Eryri High School"),
     ("teacher_secondary", "6614001", K.STAFF, "Huw", "Pritchard", None, "Teacher, Eryri High School"),
