@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -41,6 +41,10 @@ MAX_EXTRACT_BYTES = 256 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 # A run still "running" after this long was left by a killed worker: the hourly sweep applies it again.
 STALE_AFTER = timedelta(minutes=60)
+# On PostgreSQL the process applying a run holds a session advisory lock (this namespace, the run's id): a worker
+# that dies loses its connection and the lock with it, so runs_resume tells a dead worker's run from a long one
+# within a minute, not an hour.
+RUN_LOCK_SPACE = 5501
 # An API upload of the same extract (same school, same bytes) within this time of a run, or while that run still
 # waits to be decided, is a client's retry: it gets the first run back, never a second one.
 RETRY_WINDOW = timedelta(hours=1)
@@ -169,7 +173,10 @@ def run_apply(
 ) -> Report:
     """Read a queued (or approved held) run's extract and apply it; the file is deleted unless the run is held."""
     run = _run_start(run, approve)
-    return _runs_apply([run], actor=actor, approve=approve, progress=progress, today=today)[0]
+    try:
+        return _runs_apply([run], actor=actor, approve=approve, progress=progress, today=today)[0]
+    finally:
+        _run_unlock(run.pk)
 
 
 def run_approve(*, run: ProvisioningRun, actor) -> Report:
@@ -238,8 +245,35 @@ def runs_apply_queued() -> list[int]:
         except Exception:
             # a batch of one school re-raises its failure (recorded on its run): the sweep goes on
             log.exception("provisioning run %s failed", started[0].pk)
+        finally:
+            for run in started:
+                _run_unlock(run.pk)
         done += [run.pk for run in started]
     return done
+
+
+def runs_resume(*, now: datetime | None = None) -> list[int]:
+    """Queue again every run a dead worker left running; returns their ids (beat, each minute).
+
+    On PostgreSQL a run is abandoned when no process holds its lock (see RUN_LOCK_SPACE), however recently it
+    started; elsewhere (SQLite: the demo, whose tasks run in-process) when it started over STALE_AFTER ago.
+    A run queued again is judged afresh: applied, or superseded by a newer extract of its school.
+    """
+    now = now or timezone.now()
+    resumed = []
+    running = ProvisioningRun.objects.filter(status=ProvisioningRun.Status.RUNNING)
+    for pk in list(running.values_list("id", flat=True)):
+        with transaction.atomic():
+            # a run a worker is starting right now is locked: skip it, it is alive
+            run = running.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if run is None or not _run_abandoned(run, now):
+                continue
+            run.status, run.started_at = ProvisioningRun.Status.QUEUED, None
+            run.save(update_fields=["status", "started_at"])
+            transaction.on_commit(functools.partial(_run_enqueue, run.pk))
+        log.warning("provisioning run %s was left running by a dead worker: queued again", pk)
+        resumed.append(pk)
+    return resumed
 
 
 def runs_expire_held(*, now: datetime | None = None) -> list[int]:
@@ -352,10 +386,42 @@ def _run_start(run: ProvisioningRun, approve: bool) -> ProvisioningRun:
             raise ProvisioningError(f"run {run.pk} is {run.status}")
         if run.status == ProvisioningRun.Status.RUNNING and run.started_at > timezone.now() - STALE_AFTER:
             raise ProvisioningError(f"run {run.pk} is running")  # another worker has it
-        run.status = ProvisioningRun.Status.RUNNING
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        # taken before "running" is committed, so that a running run with a free lock is always a dead one's
+        if not _run_lock(run.pk):
+            raise ProvisioningError(f"run {run.pk} is running")
+        try:
+            run.status = ProvisioningRun.Status.RUNNING
+            run.started_at = timezone.now()
+            run.save(update_fields=["status", "started_at"])
+        except BaseException:
+            _run_unlock(run.pk)
+            raise
     return run
+
+
+def _run_lock(run_id: int) -> bool:
+    """Take this process's session lock on a run (PostgreSQL; elsewhere there is none to take)."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_SPACE, run_id])
+        return cursor.fetchone()[0]
+
+
+def _run_unlock(run_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_SPACE, run_id])
+
+
+def _run_abandoned(run: ProvisioningRun, now: datetime) -> bool:
+    """Whether no living process is applying a running run (see runs_resume)."""
+    if connection.vendor != "postgresql":
+        return run.started_at is None or run.started_at < now - STALE_AFTER
+    if not _run_lock(run.pk):
+        return False
+    _run_unlock(run.pk)
+    return True
 
 
 def _runs_apply(runs, *, actor=None, approve=False, progress=None, today=None) -> list[Report]:

@@ -1,9 +1,16 @@
-"""Uploads heal: a broker that is down costs the school nothing, and a client's retry never makes a second run."""
+"""Workers heal: a broker that is down costs a school nothing, a retry never makes a second run, and runs a dead
+worker left "running" are queued again within minutes."""
 
+import contextlib
 import hashlib
+import importlib
 import socket
+from datetime import timedelta
 
+import psycopg
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -13,6 +20,11 @@ from provisioning.services import token_issue
 from ump.celery import app as celery_app
 
 from .extracts import pupil, pupils_csv
+
+# every app's tasks, registered (as the worker's autodiscovery does), for the tests of all of them
+TASK_MODULES = [
+    importlib.import_module(f"{app}.tasks") for app in ("accounts", "managing", "passwords", "provisioning")
+]
 
 URL = "/api/provisioning/extracts/"
 
@@ -105,3 +117,104 @@ class RetryTests:
         one = post(client, token, extract).json()["run"]
         ProvisioningRun.objects.filter(pk=one).update(status=ProvisioningRun.Status.FAILED)
         assert post(client, token, extract).json()["run"] != one
+
+
+@pytest.mark.django_db
+class ResumeTests:
+    """Runs a dead worker left "running" are queued again by the sweep beat runs each minute."""
+
+    def left_running(self, wales, started_at):
+        run = runs.run_create(
+            organisation=wales.secondary, data=pupils_csv([pupil(1)]), source=ProvisioningRun.Source.API
+        )
+        ProvisioningRun.objects.filter(pk=run.pk).update(
+            status=ProvisioningRun.Status.RUNNING, started_at=started_at
+        )
+        return run
+
+    @pytest.mark.postgres_only(reason="a living worker is told from a dead one by its session advisory lock")
+    def test_a_run_whose_worker_died_a_minute_ago_is_queued_again(self, wales):
+        run = self.left_running(wales, timezone.now() - timedelta(minutes=1))
+        assert runs.runs_resume() == [run.pk]
+        run.refresh_from_db()
+        assert (run.status, run.started_at) == (ProvisioningRun.Status.QUEUED, None)
+        assert run.file_path  # its extract waits for the worker the sweep queued it for
+
+    @pytest.mark.postgres_only(reason="a living worker is told from a dead one by its session advisory lock")
+    def test_a_run_a_living_worker_holds_is_left_alone(self, wales):
+        run = self.left_running(wales, timezone.now() - timedelta(minutes=50))
+        with _worker_connection() as worker:  # the living worker's session
+            worker.execute("SELECT pg_advisory_lock(%s, %s)", [runs.RUN_LOCK_SPACE, run.pk])
+            assert runs.runs_resume() == []
+        assert runs.runs_resume() == [run.pk]  # the worker's connection is gone, and its lock with it
+
+    @pytest.mark.postgres_only(reason="a living worker is told from a dead one by its session advisory lock")
+    def test_the_process_applying_a_run_holds_its_lock_until_it_is_done(self, wales, monkeypatch):
+        run = runs.run_create(
+            organisation=wales.secondary, data=pupils_csv([pupil(1)]), source=ProvisioningRun.Source.API
+        )
+        seen = []
+        apply = runs._runs_apply
+
+        def applying(started, **kw):
+            seen.append(_lock_free(run.pk))  # as the sweep, from its own connection, sees it
+            return apply(started, **kw)
+
+        monkeypatch.setattr(runs, "_runs_apply", applying)
+        runs.run_apply(run=run)
+        run.refresh_from_db()
+        assert (seen, run.status, _lock_free(run.pk)) == ([False], ProvisioningRun.Status.APPLIED, True)
+
+    def test_without_advisory_locks_a_run_is_abandoned_after_the_stale_time(self, wales, monkeypatch):
+        started = timezone.now() - timedelta(minutes=10)
+        run = self.left_running(wales, started)
+        monkeypatch.setattr(runs.connection, "vendor", "sqlite")
+        assert runs.runs_resume(now=started + runs.STALE_AFTER / 2) == []
+        assert runs.runs_resume(now=started + runs.STALE_AFTER * 2) == [run.pk]
+
+
+@contextlib.contextmanager
+def _worker_connection():
+    """A second database session, as another process has (autocommit; closed on leaving)."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as conn:
+        yield conn
+
+
+def _lock_free(run_id: int) -> bool:
+    with _worker_connection() as other:
+        return other.execute("SELECT pg_try_advisory_lock(%s, %s)", [runs.RUN_LOCK_SPACE, run_id]).fetchone()[
+            0
+        ]
+
+
+def test_beat_queues_a_dead_workers_run_again_every_minute():
+    entry = next(
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "provisioning.tasks.resume_runs"
+    )
+    assert entry["schedule"] <= timedelta(minutes=5)
+
+
+def test_the_visibility_timeout_outlasts_every_tasks_time_limit():
+    limits = [task.time_limit for name, task in celery_app.tasks.items() if task.time_limit and "." in name]
+    assert max(limits) == settings.CELERY_LONGEST_TASK_SECONDS
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > max(limits)
+
+
+def test_only_idempotent_tasks_are_acknowledged_late():
+    late = {
+        name for name, task in celery_app.tasks.items() if task.acks_late and not name.startswith("celery.")
+    }
+    assert late == {
+        "provisioning.tasks.apply_run",
+        "provisioning.tasks.apply_queued_runs",
+        "passwords.tasks.group_reset_run",
+        "accounts.tasks.account_request_process",
+    }
