@@ -10,6 +10,7 @@ from managing.services import account_request_fail, account_request_fulfil
 logger = logging.getLogger(__name__)
 
 
+# acks_late: idempotent. A redelivered request already fulfilled (or failed) is left as it is.
 # The name it had in accounts/tasks.py, so requests queued before a deploy still find their task.
 @shared_task(
     name="accounts.tasks.account_request_process",

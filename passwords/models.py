@@ -64,6 +64,9 @@ class GroupResetJob(models.Model):
     created_at = models.DateTimeField(_("requested"), default=timezone.now)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The job's last sign of life (started, a batch committed, queued again): a job quiet for longer than
+    # services.GROUP_RESET_STALLED was left by a dead worker, and the resume sweep queues it again.
+    progress_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("group password reset")

@@ -1,11 +1,15 @@
 """Every write about passwords: setting one, the sealed copy, and group resets."""
 
+import functools
+import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 
 from accounts.audit import AuditAction, audit_record
@@ -16,8 +20,14 @@ from passwords import tasks  # the module, not the task: tasks.py imports this m
 from passwords.generators import learner_password, random_password
 from passwords.models import GroupResetItem, GroupResetJob, ShownPassword
 
+logger = logging.getLogger(__name__)
+
 MAX_DRAWS = 50  # a generated password the policy refuses is redrawn; 50 refusals in a row means a bug
 BATCH_SIZE = 100
+# A batch commits within seconds: a job quiet for this long has lost its worker (passwords.group_resets_resume).
+GROUP_RESET_STALLED = timedelta(minutes=2)
+# A job started this many times without finishing is failed by the resume sweep rather than queued again.
+GROUP_RESET_MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -206,8 +216,9 @@ def group_reset_apply(*, job_id: int) -> GroupResetJob:
             return job
         job.status = GroupResetJob.Status.RUNNING
         job.started_at = job.started_at or timezone.now()
+        job.progress_at = timezone.now()
         job.attempts += 1
-        job.save(update_fields=["status", "started_at", "attempts"])
+        job.save(update_fields=["status", "started_at", "progress_at", "attempts"])
     while True:
         with transaction.atomic():
             job = GroupResetJob.objects.select_for_update().get(pk=job_id)
@@ -238,8 +249,49 @@ def group_reset_apply(*, job_id: int) -> GroupResetJob:
             )
             GroupResetItem.objects.filter(pk__in=[item.pk for item in items]).update(applied_at=now)
             job.done += len(items)
-            job.save(update_fields=["done"])
+            job.progress_at = now
+            job.save(update_fields=["done", "progress_at"])
         _batch_committed(job_id)
+
+
+def group_resets_resume(*, now: datetime | None = None) -> list[int]:
+    """Queue again every unfinished group reset quiet for GROUP_RESET_STALLED; returns their ids (beat, each minute).
+
+    A worker killed mid-job leaves it queued or running with no batch committing: it is queued again, and applies
+    the passwords drawn when it was requested to the learners not yet reset. A job that has started
+    GROUP_RESET_MAX_ATTEMPTS times is failed instead (what it applied stays applied): it would only crash again.
+    """
+    now = now or timezone.now()
+    cutoff = now - GROUP_RESET_STALLED
+    stalled = (
+        GroupResetJob.objects.filter(status__in=[GroupResetJob.Status.QUEUED, GroupResetJob.Status.RUNNING])
+        .filter(Q(progress_at__lt=cutoff) | Q(progress_at__isnull=True, created_at__lt=cutoff))
+        .values_list("pk", flat=True)
+    )
+    resumed = []
+    for job_id in list(stalled):
+        if GroupResetJob.objects.get(pk=job_id).attempts >= GROUP_RESET_MAX_ATTEMPTS:
+            group_reset_fail(job_id=job_id)
+            continue
+        with transaction.atomic():
+            # a job whose worker is committing a batch right now is alive: leave it
+            job = GroupResetJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None or job.is_finished:
+                continue
+            # its sign of life: the next sweep waits another GROUP_RESET_STALLED before queueing it again
+            job.progress_at = now
+            job.save(update_fields=["progress_at"])
+            transaction.on_commit(functools.partial(_group_reset_enqueue, job.pk))
+        resumed.append(job_id)
+    return resumed
+
+
+def _group_reset_enqueue(job_id: int) -> None:
+    """Send a job to the workers; with the broker away the next resume sweep tries again."""
+    try:
+        tasks.group_reset_run.delay(job_id)
+    except Exception:  # kombu's OperationalError, or whatever a broken connection raises instead
+        logger.warning("broker unavailable: group reset %s waits for the next sweep", job_id, exc_info=True)
 
 
 def group_reset_fail(*, job_id: int) -> None:

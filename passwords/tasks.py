@@ -7,6 +7,8 @@ from passwords import services
 from passwords.models import GroupResetJob
 
 
+# acks_late: idempotent. A redelivery (a worker killed mid-job) applies the passwords drawn at request time to
+# the learners not yet reset and skips those done, so running it twice changes nothing twice.
 @shared_task(
     bind=True,
     acks_late=True,
@@ -27,3 +29,9 @@ def group_reset_run(self, job_id: int) -> None:
         if self.request.retries >= self.max_retries:
             services.group_reset_fail(job_id=job_id)
         raise
+
+
+@shared_task(soft_time_limit=50, time_limit=60)
+def group_resets_resume() -> list[int]:
+    """Each minute: queue again the group resets a dead worker left unfinished (passwords.services)."""
+    return services.group_resets_resume()

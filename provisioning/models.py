@@ -50,6 +50,8 @@ class ProvisioningRun(models.Model):
     # Where a queued or held extract waits; blanked when the file is deleted after its run.
     file_path = models.CharField(max_length=300, blank=True, editable=False)
     file_size = models.PositiveBigIntegerField(_("file size"), default=0)
+    # A keyed hash of the extract's bytes (never the bytes): a client's retry of the same upload finds its run.
+    content_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -83,7 +85,11 @@ class ProvisioningRun(models.Model):
         verbose_name = _("provisioning run")
         verbose_name_plural = _("provisioning runs")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organisation", "-created_at"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at"]),
+            models.Index(fields=["status"]),
+            models.Index(fields=["organisation", "content_hash"]),
+        ]
 
     def __str__(self):
         return f"{self.organisation.code} #{self.pk} {self.status}"

@@ -10,6 +10,7 @@ and its file is deleted: no extract is kept for ever.
 """
 
 import functools
+import hashlib
 import logging
 import uuid
 from datetime import date, datetime, timedelta
@@ -17,13 +18,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent, Organisation
-from accounts.sealing import SealedFileWriter, SealError, sealed_file_read
+from accounts.sealing import SealedFileWriter, SealError, keyed_hash, sealed_file_read
 
 # provisioning.tasks imports this module and this module enqueues its task: each imports the other as a module,
 # never a name from it, so that either may be imported first.
@@ -40,6 +41,13 @@ MAX_EXTRACT_BYTES = 256 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 # A run still "running" after this long was left by a killed worker: the hourly sweep applies it again.
 STALE_AFTER = timedelta(minutes=60)
+# On PostgreSQL the process applying a run holds a session advisory lock (this namespace, the run's id): a worker
+# that dies loses its connection and the lock with it, so runs_resume tells a dead worker's run from a long one
+# within a minute, not an hour.
+RUN_LOCK_SPACE = 5501
+# An API upload of the same extract (same school, same bytes) within this time of a run, or while that run still
+# waits to be decided, is a client's retry: it gets the first run back, never a second one.
+RETRY_WINDOW = timedelta(hours=1)
 
 
 class ExtractTooLarge(ProvisioningError):
@@ -74,10 +82,16 @@ def run_create(
     Over `max_bytes` the partial copy is deleted and ExtractTooLarge raised. With `limit_uploads` the school's
     hourly API upload limit is checked again as the run is recorded, with the school locked, so that two uploads
     arriving together cannot both pass it (UploadLimitReached; nothing is kept). An upload through the API is
-    audited (from `request`'s address) in the transaction that records its run.
+    audited (from `request`'s address) in the transaction that records its run. The same extract sent again for
+    the school through the API (a client's retry: see RETRY_WINDOW) returns the run first recorded for it and
+    keeps nothing new; a person who provisions an extract again means it to be applied again.
+
+    The run is queued once recorded; if the broker cannot take the message the run stays queued and the next
+    sweep (runs_apply_queued) applies it: the upload itself has succeeded.
     """
     path = _upload_dir() / f"{organisation.code}-{uuid.uuid4().hex}.extract"
     size = 0
+    digest = hashlib.sha256()
     fd = path.open("xb")
     try:
         path.chmod(0o600)
@@ -87,9 +101,25 @@ def run_create(
                 size += len(chunk)
                 if size > max_bytes:
                     raise ExtractTooLarge(f"the extract is over {max_bytes} bytes")
+                digest.update(chunk)
                 sealed.write(chunk)
             sealed.close()
+        content_hash = keyed_hash("extract:" + digest.hexdigest())
         with transaction.atomic():
+            if source == ProvisioningRun.Source.API:
+                # the school's row is the lock: a retry arriving with its first attempt waits, then finds it
+                Organisation.objects.select_for_update(no_key=True).filter(pk=organisation.pk).first()
+            first = _run_retried(organisation, content_hash) if source == ProvisioningRun.Source.API else None
+            if first is not None:
+                audit_record(
+                    actor=None,
+                    action=AuditAction.PROVISIONING_UPLOAD,
+                    organisation=organisation,
+                    request=request,
+                    details={"run": first.pk, "bytes": size, "retry": True},
+                )
+                path.unlink(missing_ok=True)
+                return first
             if limit_uploads:
                 _upload_admit(organisation)
             run = ProvisioningRun.objects.create(
@@ -98,6 +128,7 @@ def run_create(
                 format=fmt,
                 file_path=str(path),
                 file_size=size,
+                content_hash=content_hash,
                 created_by=actor if getattr(actor, "pk", None) else None,
             )
             if source == ProvisioningRun.Source.API:
@@ -113,7 +144,7 @@ def run_create(
         path.unlink(missing_ok=True)  # a refused, broken-off or unrecorded upload leaves nothing behind
         raise
     if source == ProvisioningRun.Source.API:
-        transaction.on_commit(lambda: tasks.apply_run.delay(run.pk))
+        transaction.on_commit(functools.partial(_run_enqueue, run.pk))
     return run
 
 
@@ -142,7 +173,10 @@ def run_apply(
 ) -> Report:
     """Read a queued (or approved held) run's extract and apply it; the file is deleted unless the run is held."""
     run = _run_start(run, approve)
-    return _runs_apply([run], actor=actor, approve=approve, progress=progress, today=today)[0]
+    try:
+        return _runs_apply([run], actor=actor, approve=approve, progress=progress, today=today)[0]
+    finally:
+        _run_unlock(run.pk)
 
 
 def run_approve(*, run: ProvisioningRun, actor) -> Report:
@@ -211,8 +245,35 @@ def runs_apply_queued() -> list[int]:
         except Exception:
             # a batch of one school re-raises its failure (recorded on its run): the sweep goes on
             log.exception("provisioning run %s failed", started[0].pk)
+        finally:
+            for run in started:
+                _run_unlock(run.pk)
         done += [run.pk for run in started]
     return done
+
+
+def runs_resume(*, now: datetime | None = None) -> list[int]:
+    """Queue again every run a dead worker left running; returns their ids (beat, each minute).
+
+    On PostgreSQL a run is abandoned when no process holds its lock (see RUN_LOCK_SPACE), however recently it
+    started; elsewhere (SQLite: the demo, whose tasks run in-process) when it started over STALE_AFTER ago.
+    A run queued again is judged afresh: applied, or superseded by a newer extract of its school.
+    """
+    now = now or timezone.now()
+    resumed = []
+    running = ProvisioningRun.objects.filter(status=ProvisioningRun.Status.RUNNING)
+    for pk in list(running.values_list("id", flat=True)):
+        with transaction.atomic():
+            # a run a worker is starting right now is locked: skip it, it is alive
+            run = running.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if run is None or not _run_abandoned(run, now):
+                continue
+            run.status, run.started_at = ProvisioningRun.Status.QUEUED, None
+            run.save(update_fields=["status", "started_at"])
+            transaction.on_commit(functools.partial(_run_enqueue, run.pk))
+        log.warning("provisioning run %s was left running by a dead worker: queued again", pk)
+        resumed.append(pk)
+    return resumed
 
 
 def runs_expire_held(*, now: datetime | None = None) -> list[int]:
@@ -263,6 +324,41 @@ def _extract_chunks(data):
             yield chunk
 
 
+def _run_retried(organisation: Organisation, content_hash: str) -> ProvisioningRun | None:
+    """The school's run for these same bytes, if this upload is a retry of it (see RETRY_WINDOW)."""
+    waiting = Q(
+        status__in=[
+            ProvisioningRun.Status.QUEUED,
+            ProvisioningRun.Status.RUNNING,
+            ProvisioningRun.Status.HELD,
+        ]
+    )
+    # a failed, rejected or expired run is no answer to a retry: the extract is worth another run
+    recent = Q(created_at__gt=timezone.now() - RETRY_WINDOW) & ~Q(
+        status__in=[
+            ProvisioningRun.Status.FAILED,
+            ProvisioningRun.Status.REJECTED,
+            ProvisioningRun.Status.EXPIRED,
+        ]
+    )
+    return (
+        ProvisioningRun.objects.filter(
+            organisation=organisation, source=ProvisioningRun.Source.API, content_hash=content_hash
+        )
+        .filter(waiting | recent)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def _run_enqueue(run_id: int) -> None:
+    """Send a recorded run to the workers; with the broker away it stays queued for the sweep to apply."""
+    try:
+        tasks.apply_run.delay(run_id)
+    except Exception:  # kombu's OperationalError, or whatever a broken connection raises instead
+        log.warning("broker unavailable: run %s stays queued for the next sweep", run_id, exc_info=True)
+
+
 def _upload_admit(organisation: Organisation) -> None:
     """Raise UploadLimitReached unless the school may record one more API upload (until the transaction ends)."""
     # NO KEY UPDATE: uploads for one school queue here, but a provisioning run's foreign-key checks on the
@@ -290,10 +386,42 @@ def _run_start(run: ProvisioningRun, approve: bool) -> ProvisioningRun:
             raise ProvisioningError(f"run {run.pk} is {run.status}")
         if run.status == ProvisioningRun.Status.RUNNING and run.started_at > timezone.now() - STALE_AFTER:
             raise ProvisioningError(f"run {run.pk} is running")  # another worker has it
-        run.status = ProvisioningRun.Status.RUNNING
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        # taken before "running" is committed, so that a running run with a free lock is always a dead one's
+        if not _run_lock(run.pk):
+            raise ProvisioningError(f"run {run.pk} is running")
+        try:
+            run.status = ProvisioningRun.Status.RUNNING
+            run.started_at = timezone.now()
+            run.save(update_fields=["status", "started_at"])
+        except BaseException:
+            _run_unlock(run.pk)
+            raise
     return run
+
+
+def _run_lock(run_id: int) -> bool:
+    """Take this process's session lock on a run (PostgreSQL; elsewhere there is none to take)."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_SPACE, run_id])
+        return cursor.fetchone()[0]
+
+
+def _run_unlock(run_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_SPACE, run_id])
+
+
+def _run_abandoned(run: ProvisioningRun, now: datetime) -> bool:
+    """Whether no living process is applying a running run (see runs_resume)."""
+    if connection.vendor != "postgresql":
+        return run.started_at is None or run.started_at < now - STALE_AFTER
+    if not _run_lock(run.pk):
+        return False
+    _run_unlock(run.pk)
+    return True
 
 
 def _runs_apply(runs, *, actor=None, approve=False, progress=None, today=None) -> list[Report]:
@@ -386,7 +514,7 @@ def _run_finish(
                 # the extract this delta follows is in: the gap is closed, the delta goes back in the queue
                 older.status, older.hold_reason, older.started_at = ProvisioningRun.Status.QUEUED, "", None
                 older.save(update_fields=["status", "hold_reason", "started_at"])
-                transaction.on_commit(functools.partial(tasks.apply_run.delay, older.pk))
+                transaction.on_commit(functools.partial(_run_enqueue, older.pk))
 
 
 def _run_gate(run: ProvisioningRun, *, actor) -> Report | None:

@@ -194,8 +194,16 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_ACKS_LATE = True
+# A task is acknowledged as it starts; only idempotent tasks ask for acks_late (each says why), so that a message
+# redelivered after a dead worker never does work twice.
+CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The longest time limit of any task (provisioning.tasks.apply_queued_runs). Redis hands an unacknowledged
+# message to another worker after the visibility timeout: shorter than a task may run, and a late-acked task
+# still running would be started twice; the default (an hour) was no longer than that limit. Runs and group
+# resets a dead worker leaves do not wait for it: the resume sweeps below queue them again within minutes.
+CELERY_LONGEST_TASK_SECONDS = 60 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_LONGEST_TASK_SECONDS + 5 * 60}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -207,6 +215,15 @@ CELERY_BEAT_SCHEDULE = {
     "provisioning-apply-queued": {
         "task": "provisioning.tasks.apply_queued_runs",
         "schedule": timedelta(hours=1),
+    },
+    # Queue again, within minutes, provisioning runs and group resets a dead worker left unfinished.
+    "provisioning-resume-runs": {
+        "task": "provisioning.tasks.resume_runs",
+        "schedule": timedelta(minutes=1),
+    },
+    "passwords-group-resets-resume": {
+        "task": "passwords.tasks.group_resets_resume",
+        "schedule": timedelta(minutes=1),
     },
     # Expire held runs nobody decided on within UMP_PROVISIONING_HELD_DAYS, deleting their extracts.
     "provisioning-expire-held": {
