@@ -53,6 +53,24 @@ def password_generate(*, account, language: str | None = None, style: str | None
     raise RuntimeError("the password generator keeps drawing passwords the policy refuses")
 
 
+def _group_passwords(members, *, language) -> list[str]:
+    """One generated password for each member, none shared within the group: pupils of one class see each
+    other's slips, and a shared password would let one sign in as another (a learner password is a word and
+    two digits, so a class of 30 draws a repeat now and then)."""
+    drawn: set[str] = set()
+    passwords = []
+    for member in members:
+        for _attempt in range(MAX_DRAWS):
+            candidate = password_generate(account=member, language=language)
+            if candidate not in drawn:
+                break
+        else:
+            raise RuntimeError("the password generator keeps drawing passwords the group already has")
+        drawn.add(candidate)
+        passwords.append(candidate)
+    return passwords
+
+
 def _shown_upsert(rows: list[ShownPassword]) -> None:
     ShownPassword.objects.bulk_create(
         rows,
@@ -177,12 +195,11 @@ def group_reset_start(
     )
     job.full_clean()
     job.save()
+    passwords = _group_passwords(members, language=language)
     GroupResetItem.objects.bulk_create(
         [
-            GroupResetItem(
-                job=job, account=member, sealed=seal(password_generate(account=member, language=language))
-            )
-            for member in members
+            GroupResetItem(job=job, account=member, sealed=seal(password))
+            for member, password in zip(members, passwords, strict=True)
         ],
         batch_size=1000,
     )

@@ -41,6 +41,16 @@ class GroupResetServiceTests:
             pupil.refresh_from_db()
             assert not pupil.has_usable_password()  # hashed at first sign-in, from the sealed copy
 
+    def test_a_password_drawn_twice_is_drawn_again(self, wales, teacher, monkeypatch):
+        pupils = make_group(wales.secondary, 3)
+        draws = iter(["Potato97", "Potato97", "Potato97", "Otters12", "Potato97", "Badgers45"])
+        monkeypatch.setattr(services, "learner_password", lambda language: next(draws))
+        job = services.group_reset_start(
+            actor=teacher, organisation=wales.secondary, group_kind=REG, group="7W"
+        )
+        assert sorted(drawn(job).values()) == ["Badgers45", "Otters12", "Potato97"]
+        assert set(drawn(job)) == {p.pk for p in pupils}
+
     def test_class_and_year_groups(self, wales, teacher):
         pupils = make_group(wales.secondary, 6)
         job = services.group_reset_start(
