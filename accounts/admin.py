@@ -31,8 +31,21 @@ class RoleGrantAdmin(admin.ModelAdmin):
 admin.site.register(EmailAlias)
 
 
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """Shown, never added to, changed or deleted in the admin: the audit trail's rows are append-only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AppendOnlyAdmin):
     """Read-only: audit events are append-only."""
 
     list_display = ("created_at", "action_shown", "actor_id", "organisation", "outcome", "target_count")
@@ -42,18 +55,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     def action_shown(self, event):
         return action_label(event.action)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditFailureCount)
-class AuditFailureCountAdmin(admin.ModelAdmin):
+class AuditFailureCountAdmin(AppendOnlyAdmin):
     """Read-only: counted refusals are only ever counted up, by accounts.audit.audit_count."""
 
     list_display = ("minute", "action_shown", "client_ip", "count")
@@ -62,12 +66,3 @@ class AuditFailureCountAdmin(admin.ModelAdmin):
     @admin.display(description=_("action"), ordering="action")
     def action_shown(self, counted):
         return action_label(counted.action)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -91,17 +91,10 @@ def _columns(header: list[str], variants: dict[str, tuple[str, ...]]) -> dict[st
 
 
 def _learner_row(line, fields, cols, width, extract) -> LearnerRecord | None:
-    if len(fields) != width:
-        extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, LEARNER))
+    cells = _cells(line, fields, cols, width, extract, LEARNER, ("admission_date", "leaving_date"))
+    if cells is None:
         return None
-    v = {name: fields[i].strip() for name, i in cols.items()}
-    get = v.get
-    try:
-        admission_date = parse_date(get("admission_date", ""))
-        leaving_date = parse_date(get("leaving_date", ""))
-    except ValueError:
-        extract.refused.append(Refusal(line, Reason.BAD_DATE, LEARNER))
-        return None
+    get, (admission_date, leaving_date) = cells
     return LearnerRecord(
         row=line,
         forename=get("forename", ""),
@@ -119,17 +112,10 @@ def _learner_row(line, fields, cols, width, extract) -> LearnerRecord | None:
 
 
 def _staff_row(line, fields, cols, width, extract) -> StaffRecord | None:
-    if len(fields) != width:
-        extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, STAFF))
+    cells = _cells(line, fields, cols, width, extract, STAFF, ("start_date", "leaving_date"))
+    if cells is None:
         return None
-    v = {name: fields[i].strip() for name, i in cols.items()}
-    get = v.get
-    try:
-        start_date = parse_date(get("start_date", ""))
-        leaving_date = parse_date(get("leaving_date", ""))
-    except ValueError:
-        extract.refused.append(Refusal(line, Reason.BAD_DATE, STAFF))
-        return None
+    get, (start_date, leaving_date) = cells
     return StaffRecord(
         row=line,
         forename=get("forename", ""),
@@ -140,3 +126,17 @@ def _staff_row(line, fields, cols, width, extract) -> StaffRecord | None:
         leaving_date=leaving_date,
         email=get("email", "").lower(),
     )
+
+
+def _cells(line, fields, cols, width, extract, kind, date_names):
+    """A row's cells by field name (a getter) and its dates parsed, or None with the row refused."""
+    if len(fields) != width:
+        extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, kind))
+        return None
+    get = {name: fields[i].strip() for name, i in cols.items()}.get
+    try:
+        dates = tuple(parse_date(get(name, "")) for name in date_names)
+    except ValueError:
+        extract.refused.append(Refusal(line, Reason.BAD_DATE, kind))
+        return None
+    return get, dates
