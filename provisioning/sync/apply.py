@@ -6,6 +6,7 @@ only in memory; what is stored and compared is its keyed hash.
 """
 
 import base64
+import itertools
 import logging
 import operator
 import os
@@ -307,26 +308,26 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
     """Write the plans of (item, plan, report) in `applying`: accounts, notices, OneRoster links, audit, runs."""
     now = timezone.now()
     batch.step("create")
-    creates = [(item, kind, record, h) for item, plan, _r in applying for kind, record, h in plan.creates]
-    owners = [n for n, (_item, plan, _r) in enumerate(applying) for _c in plan.creates]
-    ids = []
+    created = [[] for _a in applying]
     # new accounts are claimed, made, written and let go a chunk at a time (a row is a few dozen values, a claim
     # a few more), so that a school of very many new accounts never holds all of them at once
-    for start in range(0, len(creates), CREATE_CHUNK):
-        new_rows = _new_account_rows(creates[start : start + CREATE_CHUNK], now, reserved)
+    pending = (
+        (n, (item, kind, record, h))
+        for n, (item, plan, _r) in enumerate(applying)
+        for kind, record, h in plan.creates
+    )
+    while chunk := list(itertools.islice(pending, CREATE_CHUNK)):
+        new_rows = _new_account_rows([create for _n, create in chunk], now, reserved)
         made = rows.accounts_insert(new_rows)
         _store_initial_passwords([(row["kind"], pk) for row, pk in zip(new_rows, made, strict=True)])
-        ids += made
-    del creates
+        for (n, _create), pk in zip(chunk, made, strict=True):
+            created[n].append(pk)
     batch.step("update")
     changes, loaded = {}, {}
     for _item, plan, _report in applying:
         changes.update(plan.changes)
         loaded.update(plan.loaded)
     rows.changes_write(changes, loaded)
-    created = [[] for _a in applying]
-    for owner, pk in zip(owners, ids, strict=True):
-        created[owner].append(pk)
     events = []
     for (item, plan, report), mine in zip(applying, created, strict=True):
         report.name_changes = _write_notices(item.organisation, plan, item.run)
