@@ -193,7 +193,11 @@ def sealed_file_chunks(path: Path) -> Iterator[bytes]:
 
 
 def sealed_file_open(path: Path) -> io.BufferedReader:
-    """A sealed file as a binary stream, opened chunk by chunk as it is read (for readers that stream)."""
+    """A sealed file as a binary stream, opened chunk by chunk as it is read (for readers that stream).
+
+    The stream can seek (a zip is read from its end first): each chunk is opened where it is read, and the one that
+    ends the file as the last, so that a file cut short or changed fails to open wherever it is read.
+    """
     return io.BufferedReader(_SealedFileStream(path), buffer_size=FILE_CHUNK)
 
 
@@ -232,29 +236,68 @@ def sealed_file_reseal(path: Path) -> bool:
 
 
 class _SealedFileStream(io.RawIOBase):
-    """The raw stream under sealed_file_open: each read takes from the chunk opened last, then the next."""
+    """The raw stream under sealed_file_open: a read opens the chunk that holds its position (one kept open)."""
 
     def __init__(self, path: Path):
-        self._chunks = sealed_file_chunks(path)
-        self._pending = b""
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed with the stream
+        try:
+            self._header = self._fh.read(_FILE_HEADER)
+            self._cipher = _file_cipher(self._header)
+            body = os.fstat(self._fh.fileno()).st_size - _FILE_HEADER
+            block = FILE_CHUNK + _TAG
+            self._count = max(1, -(-body // block))  # an empty file is one empty last chunk
+            last = body - (self._count - 1) * block - _TAG
+            if last < 0:
+                raise SealError("sealed file cut short")
+        except BaseException:
+            self._fh.close()
+            raise
+        self._size = (self._count - 1) * FILE_CHUNK + last
+        self._position = 0
+        self._open: tuple[int, bytes] = (-1, b"")
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
     def readinto(self, buffer) -> int:
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        if self._position >= self._size:
+            return 0
+        number, offset = divmod(self._position, FILE_CHUNK)
+        plain = self._chunk(number)
+        n = min(len(buffer), len(plain) - offset)
+        buffer[:n] = plain[offset : offset + n]
+        self._position += n
         return n
 
     def close(self) -> None:
-        self._chunks.close()
+        self._fh.close()
+        self._open = (-1, b"")
         super().close()
+
+    def _chunk(self, number: int) -> bytes:
+        if self._open[0] != number:
+            self._fh.seek(_FILE_HEADER + number * (FILE_CHUNK + _TAG))
+            block = self._fh.read(FILE_CHUNK + _TAG)
+            last = number == self._count - 1
+            try:
+                plain = self._cipher.decrypt(_file_nonce(self._header, number, last), block, self._header)
+            except InvalidTag as exc:
+                raise SealError("sealed file failed authentication") from exc
+            self._open = (number, plain)
+        return self._open[1]
 
 
 def _file_cipher(header: bytes) -> AESGCM:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent, Organisation
-from accounts.sealing import SealedFileWriter, SealError, keyed_hash, sealed_file_read
+from accounts.sealing import SealedFileWriter, SealError, keyed_hash, sealed_file_open
 
 # provisioning.tasks imports this module and this module enqueues its task: each imports the other as a module,
 # never a name from it, so that either may be imported first.
@@ -430,8 +430,11 @@ def _runs_apply(runs, *, actor=None, approve=False, progress=None, today=None) -
     items = []
     for run in runs:
         try:
-            data = sealed_file_read(Path(run.file_path))  # the reader needs the file whole
-            extract = read_extract(data, fmt=run.format, school_code=run.organisation.code)
+            # streamed: opened chunk by chunk as the reader reads it, never decrypted whole
+            path = Path(run.file_path)
+            extract = read_extract(
+                functools.partial(sealed_file_open, path), fmt=run.format, school_code=run.organisation.code
+            )
         except (ExtractError, OSError, SealError) as exc:
             _run_failed(run, exc.problem.value if isinstance(exc, ExtractError) else "missing_file", actor)
             reports[run.pk] = Report(run_id=run.pk)

@@ -14,13 +14,15 @@ from provisioning.readers.oneroster import (
     read_folder_members,
     read_oneroster,
     read_zip_members,
+    zip_members,
 )
-from provisioning.readers.text import ExtractError, Problem, header_key, parse_date
+from provisioning.readers.text import ExtractError, Opener, Problem, header_key, opener, parse_date
 from provisioning.records import Extract
 
 __all__ = [
     "ONEROSTER_FILES",
     "ExtractError",
+    "Opener",
     "Problem",
     "header_key",
     "parse_date",
@@ -29,19 +31,25 @@ __all__ = [
     "read_mis_csv",
     "read_oneroster",
     "read_zip_members",
+    "zip_members",
 ]
 
 
-def read_extract(source: bytes | Path, *, fmt: str = "auto", school_code: str = "") -> Extract:
-    """Read a file (bytes or a path; a path may be a OneRoster folder) in the given or detected format."""
+def read_extract(source: bytes | Path | Opener, *, fmt: str = "auto", school_code: str = "") -> Extract:
+    """Read a file in the given or detected format: its bytes, its path (a OneRoster folder too), or an opener of a
+    seekable stream of its bytes (a sealed extract: accounts.sealing.sealed_file_open). A file is streamed, never
+    held whole."""
     if isinstance(source, Path) and source.is_dir():
         if fmt not in ("auto", "oneroster"):
             raise ExtractError(Problem.UNKNOWN_FORMAT, "folder")
         return read_oneroster(read_folder_members(source), school_code=school_code)
-    data = source.read_bytes() if isinstance(source, Path) else source
-    is_zip = data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06"
+    open_stream = opener(source)
+    with open_stream() as fh:
+        head = fh.read(4)
+    is_zip = head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06"
     if fmt == "oneroster" or (fmt == "auto" and is_zip):
-        return read_oneroster(read_zip_members(data), school_code=school_code)
+        with zip_members(open_stream) as members:
+            return read_oneroster(members, school_code=school_code)
     if fmt in ("auto", "mis-csv"):
-        return read_mis_csv(data)
+        return read_mis_csv(open_stream)
     raise ExtractError(Problem.UNKNOWN_FORMAT, fmt)

@@ -1,14 +1,13 @@
 """An MIS CSV export (SIMS, Teacher Centre and the like): the full list of a school's pupils, or of its staff."""
 
 from provisioning.readers.text import (
+    CsvFile,
     ExtractError,
     Problem,
-    decode,
     header_key,
     parse_bool,
     parse_date,
     parse_year,
-    read_rows,
     split_list,
 )
 from provisioning.records import (
@@ -49,30 +48,39 @@ STAFF_HEADERS = {
 }
 
 
-def read_mis_csv(data: bytes) -> Extract:
-    """A SIMS or Teacher Centre export of pupils or of staff: the full list of that kind at the school."""
-    text = decode(data)
-    header, rows, truncated = read_rows(text)
-    extract = Extract(format="mis-csv", full=True, truncated=truncated, rows=len(rows))
+def read_mis_csv(source) -> Extract:
+    """A SIMS or Teacher Centre export of pupils or of staff: the full list of that kind at the school.
+
+    `source` is the file's bytes, its path, or an opener of its bytes (text.opener): the file is streamed, a row at
+    a time, and only the records made of it are kept.
+    """
+    rows = CsvFile(source)
+    header = rows.header
+    extract = Extract(format="mis-csv", full=True)
     learner_cols = _columns(header, LEARNER_HEADERS)
     staff_cols = _columns(header, STAFF_HEADERS)
     names = {"surname", "forename"}
+    # a school's rows repeat a few names, groups and roles: each is kept once, not once a row
+    shared: dict[str, str] = {}
     if names <= learner_cols.keys() and "upn" in learner_cols:
         extract.kinds.add(LEARNER)
         extract.learner_fields = {f for f in learner_cols if f in LEARNER_FIELDS}
         for line, fields in rows:
-            record = _learner_row(line, fields, learner_cols, len(header), extract)
+            extract.rows += 1
+            record = _learner_row(line, fields, learner_cols, len(header), extract, shared)
             if record is not None:
                 extract.learners.append(record)
     elif names <= staff_cols.keys() and "staff_code" in staff_cols:
         extract.kinds.add(STAFF)
         extract.staff_fields = {f for f in staff_cols if f in STAFF_FIELDS}
         for line, fields in rows:
-            record = _staff_row(line, fields, staff_cols, len(header), extract)
+            extract.rows += 1
+            record = _staff_row(line, fields, staff_cols, len(header), extract, shared)
             if record is not None:
                 extract.staff.append(record)
     else:
         raise ExtractError(Problem.UNKNOWN_HEADERS, ", ".join(header[:20]))
+    extract.truncated = rows.truncated
     return extract
 
 
@@ -90,42 +98,53 @@ def _columns(header: list[str], variants: dict[str, tuple[str, ...]]) -> dict[st
     return found
 
 
-def _learner_row(line, fields, cols, width, extract) -> LearnerRecord | None:
+def _learner_row(line, fields, cols, width, extract, shared) -> LearnerRecord | None:
     cells = _cells(line, fields, cols, width, extract, LEARNER, ("admission_date", "leaving_date"))
     if cells is None:
         return None
     get, (admission_date, leaving_date) = cells
+    one = _sharer(shared)
     return LearnerRecord(
         row=line,
-        forename=get("forename", ""),
-        surname=get("surname", ""),
+        forename=one(get("forename", "")),
+        surname=one(get("surname", "")),
         upn=upn_normalise(get("upn", "")),
         admission_number=get("admission_number", ""),
         admission_date=admission_date,
         year_group=parse_year(get("year_group", "")),
-        registration_group=get("registration_group", ""),
+        registration_group=one(get("registration_group", "")),
         classes=split_list(get("classes", "")),
         consent=parse_bool(get("consent", "")),
         leaving_date=leaving_date,
-        enrolment_status=get("enrolment_status", ""),
+        enrolment_status=one(get("enrolment_status", "")),
     )
 
 
-def _staff_row(line, fields, cols, width, extract) -> StaffRecord | None:
+def _staff_row(line, fields, cols, width, extract, shared) -> StaffRecord | None:
     cells = _cells(line, fields, cols, width, extract, STAFF, ("start_date", "leaving_date"))
     if cells is None:
         return None
     get, (start_date, leaving_date) = cells
+    one = _sharer(shared)
     return StaffRecord(
         row=line,
-        forename=get("forename", ""),
-        surname=get("surname", ""),
+        forename=one(get("forename", "")),
+        surname=one(get("surname", "")),
         staff_code=get("staff_code", "").upper(),
-        staff_role=get("staff_role", ""),
+        staff_role=one(get("staff_role", "")),
         start_date=start_date,
         leaving_date=leaving_date,
         email=get("email", "").lower(),
     )
+
+
+def _sharer(shared: dict[str, str]):
+    """A function giving, for each value, the one copy of it kept for the whole file."""
+
+    def one(value: str) -> str:
+        return shared.setdefault(value, value)
+
+    return one
 
 
 def _cells(line, fields, cols, width, extract, kind, date_names):

@@ -1,24 +1,30 @@
 """A OneRoster 1.1 CSV package (a zip, or a folder): one school's learners, staff, classes and enrolments.
 
-A bulk package lists everything; a delta lists what changed, its enrolments joining and leaving classes.
+A bulk package lists everything; a delta lists what changed, its enrolments joining and leaving classes. A
+package may list many schools (a broker's upload for a local authority, or for Wales): its files are streamed,
+a row at a time, and only the school's rows are kept.
 """
 
+import contextlib
+import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
 from provisioning.readers.text import (
+    READ_BYTES,
+    CsvFile,
     ExtractError,
+    Opener,
     Problem,
-    decode,
     header_key,
+    opener,
     parse_date,
     parse_year,
-    read_rows,
     split_list,
 )
 from provisioning.records import (
@@ -72,10 +78,17 @@ COLUMNS = {
 }
 # a role from the file, as a refused row names it: short, and printable
 ROLE_SHOWN = 40
+# what is kept of each of the school's enrolments
+_ENROLMENT_KEPT = ("classSourcedId", "beginDate", "endDate", "role", "__line__")
 
 
-def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extract:
-    """A OneRoster 1.1 CSV package: learners and staff of one school (from orgs.csv identifier)."""
+def read_oneroster(members: Mapping[str, bytes | Opener], *, school_code: str = "") -> Extract:
+    """A OneRoster 1.1 CSV package: learners and staff of one school (from orgs.csv identifier).
+
+    `members` are the package's files by name, each its bytes or an opener of them (see zip_members): each file
+    is streamed, and only the school's classes, enrolments and users are kept.
+    """
+    members = {name: opener(member) for name, member in members.items()}
     for name in ("manifest.csv", "orgs.csv", "users.csv"):
         if name not in members:
             raise ExtractError(Problem.ONEROSTER_MISSING, name)
@@ -86,17 +99,19 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
     extract = Extract(
         format="oneroster", full=full, school_code=org.get("identifier", "").strip(), columns=dict(COLUMNS)
     )
-    users, users_truncated = _dict_rows(members["users.csv"])
-    class_rows, classes_truncated = _optional_rows(members, "classes.csv")
-    enrolment_rows, enrolments_truncated = _optional_rows(members, "enrollments.csv")
-    extract.truncated = users_truncated or classes_truncated or enrolments_truncated
-    extract.changed_at = _latest_change(users, class_rows, enrolment_rows)
-    extract.classes = _oneroster_classes(class_rows, org_id)
+    latest = _Latest()
+    if "classes.csv" in members:
+        extract.classes = _oneroster_classes(_dict_rows(members["classes.csv"], extract, latest), org_id)
     extract.classes_full = (
         "classes.csv" in members and manifest.get("file.classes", "bulk").lower() != "delta"
     )
-    joined, left = _oneroster_enrolments(enrolment_rows, org_id)
-    listed = _oneroster_users(extract, users, org_id, joined, left)
+    joined, left = {}, {}
+    if "enrollments.csv" in members:
+        joined, left = _oneroster_enrolments(_dict_rows(members["enrollments.csv"], extract, latest), org_id)
+    listed = _oneroster_users(
+        extract, _dict_rows(members["users.csv"], extract, latest), org_id, joined, left
+    )
+    extract.changed_at = latest.stamp
     if not full:
         # a delta may change a learner's enrolments without listing the learner
         extract.enrolment_changes = _oneroster_enrolment_changes(joined, left, listed)
@@ -110,55 +125,46 @@ def read_oneroster(members: dict[str, bytes], *, school_code: str = "") -> Extra
     return extract
 
 
+@contextlib.contextmanager
+def zip_members(source, wanted: Iterable[str] = ONEROSTER_FILES) -> Iterator[dict[str, Opener]]:
+    """The named top-level members of a zip, each an opener of a stream read within limits, while the zip is open.
+
+    `source` is the zip's bytes or an opener of a seekable stream of them (a sealed extract). Unsafe archives (a
+    path outside it, a link, too many files) are refused before anything is read; a member is refused as it is
+    read once it passes its share of the limits (ZIP_MAX_RATIO times its compressed size, and ZIP_MAX_TOTAL_BYTES
+    for all of them): the sizes the archive declares are never trusted.
+    """
+    with opener(source)() as fh:
+        try:
+            archive = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            raise ExtractError(Problem.BAD_ZIP) from exc
+        with archive:
+            chosen = _zip_chosen(archive, set(wanted))
+            sizes: dict[str, int] = {}
+            yield {
+                name: functools.partial(_member_open, archive, name, info, sizes)
+                for name, info in chosen.items()
+            }
+
+
 def read_zip_members(data: bytes, wanted: Iterable[str] = ONEROSTER_FILES) -> dict[str, bytes]:
-    """The named top-level members of a zip, read within limits; unsafe or oversized archives are refused."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise ExtractError(Problem.BAD_ZIP) from exc
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > ZIP_MAX_FILES:
-            raise ExtractError(Problem.ZIP_TOO_LARGE, f"{len(infos)} files")
-        wanted = set(wanted)
-        chosen: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            name = info.filename.replace("\\", "/")
-            path = PurePosixPath(name)
-            if name.startswith("/") or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
-                raise ExtractError(Problem.ZIP_UNSAFE, name)
-            if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise ExtractError(Problem.ZIP_UNSAFE, name)
-            if info.is_dir():
-                continue
-            # a package zipped with its folder: accept one level of nesting
-            if path.name in wanted and len(path.parts) <= 2:
-                chosen[path.name] = info
-        members: dict[str, bytes] = {}
-        total = 0
-        for name, info in chosen.items():
-            # never trust the sizes the archive declares: read in chunks and stop at the limit
-            limit = max(info.compress_size * ZIP_MAX_RATIO, 1024 * 1024)
-            buf = bytearray()
-            try:
-                with archive.open(info) as fh:
-                    while chunk := fh.read(1024 * 1024):
-                        buf += chunk
-                        total += len(chunk)
-                        if total > ZIP_MAX_TOTAL_BYTES or len(buf) > limit:
-                            raise ExtractError(Problem.ZIP_TOO_LARGE, name)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise ExtractError(Problem.BAD_ZIP, name) from exc
-            members[name] = bytes(buf)
-        return members
+    """The named top-level members of a zip, read whole within its limits (see zip_members)."""
+    with zip_members(data, wanted) as members:
+        out = {}
+        for name, open_member in members.items():
+            with open_member() as fh:
+                out[name] = fh.read()
+        return out
 
 
-def read_folder_members(folder: Path) -> dict[str, bytes]:
+def read_folder_members(folder: Path) -> dict[str, Opener]:
+    """A OneRoster package unzipped in a folder: its files (never a link) by name, each an opener."""
     members = {}
     for name in ONEROSTER_FILES:
         path = folder / name
         if path.is_file() and not path.is_symlink():
-            members[name] = path.read_bytes()
+            members[name] = opener(path)
     return members
 
 
@@ -171,6 +177,69 @@ def parse_user_ids(value: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _zip_chosen(archive: zipfile.ZipFile, wanted: set[str]) -> dict[str, zipfile.ZipInfo]:
+    """The wanted members of an archive found safe: refused whole if it has too many files, a path outside it,
+    or a link; a package zipped with its folder (one level of nesting) is accepted."""
+    infos = archive.infolist()
+    if len(infos) > ZIP_MAX_FILES:
+        raise ExtractError(Problem.ZIP_TOO_LARGE, f"{len(infos)} files")
+    chosen: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        path = PurePosixPath(name)
+        if name.startswith("/") or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
+            raise ExtractError(Problem.ZIP_UNSAFE, name)
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise ExtractError(Problem.ZIP_UNSAFE, name)
+        if info.is_dir():
+            continue
+        if path.name in wanted and len(path.parts) <= 2:
+            chosen[path.name] = info
+    return chosen
+
+
+def _member_open(archive: zipfile.ZipFile, name: str, info: zipfile.ZipInfo, sizes: dict[str, int]):
+    try:
+        member = archive.open(info)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ExtractError(Problem.BAD_ZIP, name) from exc
+    return io.BufferedReader(_LimitedMember(member, name, info, sizes), buffer_size=READ_BYTES)
+
+
+class _LimitedMember(io.RawIOBase):
+    """A zip member inflated as it is read, refused (ZIP_TOO_LARGE) once it passes its limits.
+
+    `sizes` holds how much of each member has been read, shared by the members of one archive: their sum is held
+    to ZIP_MAX_TOTAL_BYTES however often each is read.
+    """
+
+    def __init__(self, member, name: str, info: zipfile.ZipInfo, sizes: dict[str, int]):
+        self._member = member
+        self._name = name
+        self._limit = max(info.compress_size * ZIP_MAX_RATIO, 1024 * 1024)
+        self._sizes = sizes
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._member.read(len(buffer))
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ExtractError(Problem.BAD_ZIP, self._name) from exc
+        self._read += len(data)
+        self._sizes[self._name] = max(self._sizes.get(self._name, 0), self._read)
+        if self._read > self._limit or sum(self._sizes.values()) > ZIP_MAX_TOTAL_BYTES:
+            raise ExtractError(Problem.ZIP_TOO_LARGE, self._name)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._member.close()
+        super().close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,59 +257,73 @@ class _OneRosterUser:
     full: bool
 
 
-def _optional_rows(members: dict[str, bytes], name: str) -> tuple[list[dict[str, str]], bool]:
-    return _dict_rows(members[name]) if name in members else ([], False)
+class _Latest:
+    """The latest dateLastModified of any row seen (UTC when it names no zone); None while no row has had one."""
+
+    def __init__(self):
+        self.stamp: datetime | None = None
+        self._seen: set[str] = set()
+
+    def see(self, value: str) -> None:
+        value = value.strip()
+        if not value or value in self._seen:
+            return  # blank (a bulk may leave it out), or already seen: a package repeats a few stamps
+        if len(self._seen) < 4096:
+            self._seen.add(value)
+        try:
+            stamp = datetime.fromisoformat(value)
+        except ValueError:
+            return  # unreadable: the row tells no time
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        if self.stamp is None or stamp > self.stamp:
+            self.stamp = stamp
 
 
-def _dict_rows(data: bytes) -> tuple[list[dict[str, str]], bool]:
-    header, rows, truncated = read_rows(decode(data))
-    keys = [h.strip() for h in header]
-    out = []
+def _dict_rows(open_file: Opener, extract: Extract | None = None, latest: _Latest | None = None):
+    """A package file's rows as they are read, each a dict by column with its `__line__` and `__width_ok__`.
+
+    Each row's dateLastModified is shown to `latest`; a file cut short marks the extract truncated.
+    """
+    rows = CsvFile(open_file)
+    keys = [h.strip() for h in rows.header]
+    modified = keys.index("dateLastModified") if "dateLastModified" in keys else -1
     for line, fields in rows:
+        if latest is not None and 0 <= modified < len(fields):
+            latest.see(fields[modified])
         row = {k: (fields[i].strip() if i < len(fields) else "") for i, k in enumerate(keys)}
         row["__line__"] = str(line)
         row["__width_ok__"] = "1" if len(fields) == len(keys) else ""
-        out.append(row)
-    return out, truncated
+        yield row
+    if extract is not None and rows.truncated:
+        extract.truncated = True
 
 
-def _latest_change(*tables: list[dict[str, str]]) -> datetime | None:
-    """The latest dateLastModified of any row (UTC when it names no zone); None when no row has one."""
-    latest = None
-    for rows in tables:
-        for row in rows:
-            try:
-                stamp = datetime.fromisoformat(row.get("dateLastModified", "").strip())
-            except ValueError:
-                continue  # blank (a bulk may leave it out) or unreadable: the row tells no time
-            if stamp.tzinfo is None:
-                stamp = stamp.replace(tzinfo=UTC)
-            if latest is None or stamp > latest:
-                latest = stamp
-    return latest
-
-
-def _oneroster_manifest(data: bytes) -> dict[str, str]:
+def _oneroster_manifest(open_file: Opener) -> dict[str, str]:
     """manifest.csv's properties; a package of another OneRoster version is refused."""
-    rows, _truncated = _dict_rows(data)
-    manifest = {r.get("propertyName", ""): r.get("value", "") for r in rows}
+    manifest = {r.get("propertyName", ""): r.get("value", "") for r in _dict_rows(open_file)}
     if manifest.get("oneroster.version", "1.1") not in ("1.1", "1.1.0"):
         raise ExtractError(Problem.ONEROSTER_VERSION, manifest.get("oneroster.version", ""))
     return manifest
 
 
-def _oneroster_school(data: bytes, school_code: str) -> dict[str, str]:
+def _oneroster_school(open_file: Opener, school_code: str) -> dict[str, str]:
     """The school's orgs.csv row: the only school, or the one whose identifier is `school_code`."""
-    orgs, _truncated = _dict_rows(data)
-    schools = [o for o in orgs if o.get("type", "school").lower() == "school"]
-    if school_code:
-        schools = [o for o in schools if o.get("identifier", "").strip() == school_code]
+    schools = []
+    for org in _dict_rows(open_file):
+        if org.get("type", "school").lower() != "school":
+            continue
+        if school_code and org.get("identifier", "").strip() != school_code:
+            continue
+        schools.append(org)
+        if len(schools) > 1:
+            break  # not one school: which is asked for is unclear
     if len(schools) != 1:
         raise ExtractError(Problem.SCHOOL_NOT_FOUND, school_code)
     return schools[0]
 
 
-def _oneroster_classes(rows: list[dict[str, str]], org_id: str) -> dict[str, ClassRecord]:
+def _oneroster_classes(rows: Iterable[dict[str, str]], org_id: str) -> dict[str, ClassRecord]:
     """The school's classes by sourcedId, a delta's deleted ones too: a learner leaving one still names it."""
     return {
         c["sourcedId"]: ClassRecord(
@@ -255,19 +338,23 @@ def _oneroster_classes(rows: list[dict[str, str]], org_id: str) -> dict[str, Cla
     }
 
 
-def _oneroster_enrolments(rows: list[dict[str, str]], org_id: str) -> tuple[dict, dict]:
-    """The school's enrolments by user sourcedId: those current, and those a delta ends."""
+def _oneroster_enrolments(rows: Iterable[dict[str, str]], org_id: str) -> tuple[dict, dict]:
+    """The school's enrolments by user sourcedId: those current, and those a delta ends (what the sync reads of
+    each, not the whole row)."""
     joined: dict[str, list[dict[str, str]]] = {}
     left: dict[str, list[dict[str, str]]] = {}
     for e in rows:
         if e.get("schoolSourcedId", org_id) != org_id:
             continue
         ended = e.get("status", "").lower() == "tobedeleted"
-        (left if ended else joined).setdefault(e.get("userSourcedId", ""), []).append(e)
+        kept = {name: e[name] for name in _ENROLMENT_KEPT if name in e}
+        (left if ended else joined).setdefault(e.get("userSourcedId", ""), []).append(kept)
     return joined, left
 
 
-def _oneroster_users(extract: Extract, users: list[dict[str, str]], org_id: str, joined, left) -> set[str]:
+def _oneroster_users(
+    extract: Extract, users: Iterable[dict[str, str]], org_id: str, joined, left
+) -> set[str]:
     """Add the school's learners and staff in users.csv to the extract (or refuse them); the sourcedIds listed."""
     listed = set()
     for fields in users:

@@ -6,6 +6,7 @@ only in memory; what is stored and compared is its keyed hash.
 """
 
 import base64
+import itertools
 import logging
 import operator
 import os
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 # Below this many deactivations a run is never held: a small primary school losing three leavers is normal.
 BRAKE_MIN_ACCOUNTS = 5
 RETRIES = 5
+# New accounts are made and written this many at a time (one username claim and id reservation for them all).
+CREATE_CHUNK = 5000
 # A new account's unusable password: this many random bytes, a multiple of 3 so that each account's share of
 # the base64 text is whole characters.
 UNUSABLE_BYTES = 24
@@ -305,19 +308,26 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
     """Write the plans of (item, plan, report) in `applying`: accounts, notices, OneRoster links, audit, runs."""
     now = timezone.now()
     batch.step("create")
-    new_rows, owners = _new_account_rows(applying, now, reserved)
-    ids = rows.accounts_insert(new_rows)
-    if new_rows:
-        _store_initial_passwords([(row["kind"], pk) for row, pk in zip(new_rows, ids, strict=True)])
+    created = [[] for _a in applying]
+    # new accounts are claimed, made, written and let go a chunk at a time (a row is a few dozen values, a claim
+    # a few more), so that a school of very many new accounts never holds all of them at once
+    pending = (
+        (n, (item, kind, record, h))
+        for n, (item, plan, _r) in enumerate(applying)
+        for kind, record, h in plan.creates
+    )
+    while chunk := list(itertools.islice(pending, CREATE_CHUNK)):
+        new_rows = _new_account_rows([create for _n, create in chunk], now, reserved)
+        made = rows.accounts_insert(new_rows)
+        _store_initial_passwords([(row["kind"], pk) for row, pk in zip(new_rows, made, strict=True)])
+        for (n, _create), pk in zip(chunk, made, strict=True):
+            created[n].append(pk)
     batch.step("update")
     changes, loaded = {}, {}
     for _item, plan, _report in applying:
         changes.update(plan.changes)
         loaded.update(plan.loaded)
     rows.changes_write(changes, loaded)
-    created = [[] for _a in applying]
-    for owner, pk in zip(owners, ids, strict=True):
-        created[owner].append(pk)
     events = []
     for (item, plan, report), mine in zip(applying, created, strict=True):
         report.name_changes = _write_notices(item.organisation, plan, item.run)
@@ -331,18 +341,16 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
             batch.run_finish(item.run, report, plan.active_before, now)
 
 
-def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], list[int]]:
-    """Every applying item's new accounts, with claimed usernames and (on PostgreSQL) reserved primary keys,
-    and for each row the position in `applying` of the item it belongs to.
+def _new_account_rows(creates: list, now, reserved: dict) -> list[dict]:
+    """These new accounts' rows (each (item, kind, record, UPN hash) of a plan), with claimed usernames and (on
+    PostgreSQL) reserved primary keys.
 
-    One username claim and one id reservation for the whole batch: the claim reads what each name base has
-    issued once per batch, not once per school.
+    One username claim and one id reservation for them all, whichever schools of the batch they are in: the claim
+    reads what each name base has issued once per chunk of accounts, not once per school.
     """
-    creates = [(item, kind, record, h) for item, plan, _r in applying for kind, record, h in plan.creates]
-    owners = [n for n, (_item, plan, _r) in enumerate(applying) for _c in plan.creates]
-    ids = ids_reserve(Account, len(creates))
+    keys = ids_reserve(Account, len(creates))
     pairs = [(record.forename.strip(), record.surname.strip()) for _i, _k, record, _h in creates]
-    usernames = usernames_allocate_bulk(pairs, account_ids=ids, reserved=reserved)
+    usernames = usernames_allocate_bulk(pairs, account_ids=keys, reserved=reserved)
     # unusable: the new account signs in with its sealed initial password; no argon2 hash per row
     unusable = base64.urlsafe_b64encode(os.urandom(UNUSABLE_BYTES * len(creates))).decode()
     width = UNUSABLE_BYTES * 4 // 3
@@ -369,10 +377,10 @@ def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], 
             updated_at=now,
             status_changed_at=now,
         )
-        if ids is not None:
-            row["id"] = ids[n]
+        if keys is not None:
+            row["id"] = keys[n]
         new_rows.append(row)
-    return new_rows, owners
+    return new_rows
 
 
 def _store_initial_passwords(kinds_ids: list[tuple[str, int]]) -> None:

@@ -29,6 +29,8 @@ from provisioning.sync import rows
 ACTIVE = Account.Status.ACTIVE
 DEACTIVATED = Account.Status.DEACTIVATED
 LEAVER = Account.StatusReason.LEAVER
+# UPN hashes looked up anywhere in Wales this many at a time (a school's first run asks for every learner it has)
+LOOKUP_CHUNK = 20000
 # what a delta row's enrolment changes decide, relative to the account's classes, instead of the row itself
 PATCHED = CLASS_FIELDS
 
@@ -139,9 +141,10 @@ class _Planner:
         wanted = [hashes[r.upn] for r in self.assessment.learners if hashes[r.upn] not in by_hash]
         if wanted:
             # anywhere in Wales: another school's learner moving here, or a UPN hash some other account holds
-            found = rows.values_by_upn_hash(wanted)
-            self.plan.loaded.update(found)
-            by_hash.update({a["upn_hash"]: account_id for account_id, a in found.items()})
+            for start in range(0, len(wanted), LOOKUP_CHUNK):
+                found = rows.values_by_upn_hash(wanted[start : start + LOOKUP_CHUNK])
+                self.plan.loaded.update(found)
+                by_hash.update({a["upn_hash"]: account_id for account_id, a in found.items()})
         return by_hash
 
     def _plan_learner(self, record: LearnerRecord, hashed: str, account_id: int | None) -> None:

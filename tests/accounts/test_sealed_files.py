@@ -50,6 +50,34 @@ class SealedFileTests:
             rest = stream.read()
         assert head + lines + rest == data
 
+    @pytest.mark.parametrize("size", [0, 5, CHUNK, 3 * CHUNK + 123])
+    def test_the_stream_seeks_and_reads_any_part(self, settings, tmp_path, size):
+        # a zip is read from its end first: the stream opens whichever chunk holds the position
+        settings.UMP_SEAL_KEYS = [NEW]
+        data = bytes(range(256)) * (size // 256) + b"U" * (size % 256)
+        path = seal_to(tmp_path / "f", data)
+        with sealing.sealed_file_open(path) as stream:
+            assert stream.seek(0, 2) == size
+            for start, length in ((max(size - 4, 0), 4), (CHUNK - 5, 10), (2 * CHUNK + 7, CHUNK), (0, size)):
+                stream.seek(start)
+                assert stream.read(length) == data[start : start + length]
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            lambda raw: raw[: len(raw) - (len(raw) - 22) % (CHUNK + 16)],  # the last chunk lost whole
+            lambda raw: raw[:-1],  # cut short
+            lambda raw: raw[:-5] + bytes([raw[-5] ^ 1]) + raw[-4:],  # a changed byte in the last chunk
+        ],
+    )
+    def test_a_stream_read_from_its_end_still_finds_the_file_cut_or_changed(self, settings, tmp_path, damage):
+        settings.UMP_SEAL_KEYS = [NEW]
+        path = seal_to(tmp_path / "f", b"z" * (2 * CHUNK + 100))
+        path.write_bytes(damage(path.read_bytes()))
+        with pytest.raises(sealing.SealError), sealing.sealed_file_open(path) as stream:
+            stream.seek(-10, 2)
+            stream.read()
+
     def test_the_file_holds_no_plaintext(self, settings, tmp_path):
         settings.UMP_SEAL_KEYS = [NEW]
         data = b"Jones,Dafydd,A681400100001\r\n" * 5000

@@ -1,0 +1,169 @@
+"""Bounded memory: extracts are streamed, so a run's memory follows the rows it keeps, not the file's size.
+
+Each extract here is mostly what the sync does not keep (a long column no field reads, other schools' rows), so
+a reader that holds the file, its text or its rows needs several times the file, and one that streams needs a
+small part of it. Allocations are measured with tracemalloc (Python's own, independent of timing).
+"""
+
+import csv
+import functools
+import io
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from accounts.models import Account
+from accounts.sealing import sealed_file_open
+from provisioning.models import ProvisioningRun
+from provisioning.readers import read_extract
+from provisioning.runs import run_apply, run_create
+
+from .conftest import TODAY
+from .extracts import CLASSES, ENROL, ORGS, PUPIL_HEADER, USERS, pupil, upn
+
+MB = 1024 * 1024
+
+
+def learner_upn(n: int) -> str:
+    return upn(n % 1000, est=1000 + n // 1000)
+
+
+def peak_of(fn):
+    """fn's result, and the most memory Python held at once while it ran (beyond what was held before)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak - before
+
+
+def wide_pupils(rows: int, note_bytes: int) -> bytes:
+    """A pupil export whose rows carry a long column the reader does not take (as a "Notes" column would)."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([*PUPIL_HEADER, "Notes"])
+    for n in range(rows):
+        writer.writerow([*pupil(n + 1, upn_value=learner_upn(n + 1)), f"{n:06d}" + "x" * note_bytes])
+    return buf.getvalue().encode()
+
+
+def national_package(schools: int, learners_per_school: int) -> bytes:
+    """A broker's bulk package for many schools: orgs, users, classes and enrolments of every one."""
+    files = {name: io.StringIO(newline="") for name in ("orgs", "users", "classes", "enrollments")}
+    out = {name: csv.writer(buf, lineterminator="\n") for name, buf in files.items()}
+    out["orgs"].writerow(ORGS)
+    out["users"].writerow(USERS)
+    out["classes"].writerow(CLASSES)
+    out["enrollments"].writerow(ENROL)
+    n = 0
+    for s in range(schools):
+        code = "6814001" if s == 0 else f"{660 + s % 22}{5000 + s:04d}"
+        out["orgs"].writerow([f"org-{s}", "", "", f"Ysgol {s}", "school", code, ""])
+        for c in range(4):
+            cid = f"cls-{s}-{c}"
+            kind = "homeroom" if c == 0 else "scheduled"
+            out["classes"].writerow(
+                [cid, "", "", f"7/{c}", "07", "", f"7/{c}", kind, "", f"org-{s}"] + [""] * 4
+            )
+        for _ in range(learners_per_school):
+            n += 1
+            uid = f"stu-{n}"
+            user = [
+                uid,
+                "",
+                "",
+                "true",
+                f"org-{s}",
+                "student",
+                "",
+                f"{{UPN:{learner_upn(n)}}}",
+            ]
+            out["users"].writerow([*user, "Cerys", "Williams", "", f"{n:07d}", "", "", "", "", "07", ""])
+            for c in range(4):
+                out["enrollments"].writerow(
+                    [f"e-{n}-{c}", "", "", f"cls-{s}-{c}", f"org-{s}", uid, "student", "", "2025-09-01", ""]
+                )
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.csv", "propertyName,value\noneroster.version,1.1\nfile.users,bulk\n")
+        for name, buf in files.items():
+            zf.writestr(f"{name}.csv", buf.getvalue())
+    return zipped.getvalue()
+
+
+class ReaderTests:
+    def test_an_mis_export_is_read_a_row_at_a_time(self):
+        data = wide_pupils(1000, 12 * 1024)  # 12 MB, of which the reader keeps a thousand short records
+        extract, peak = peak_of(lambda: read_extract(data))
+        assert len(extract.learners) == 1000
+        # holding the file's text and rows takes several times its size; streaming, a small part of it
+        assert peak < len(data) / 8, f"peak {peak / MB:.1f} MB reading {len(data) / MB:.1f} MB"
+
+    def test_a_national_package_keeps_only_the_schools_rows(self):
+        data = national_package(schools=200, learners_per_school=100)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            inflated = sum(i.file_size for i in zf.infolist())
+        extract, peak = peak_of(lambda: read_extract(data, school_code="6814001"))
+        assert len(extract.learners) == 100
+        assert {r.registration_group for r in extract.learners} == {"7/0"}
+        assert peak < inflated / 3, f"peak {peak / MB:.1f} MB reading {inflated / MB:.1f} MB inflated"
+
+    def test_a_file_is_read_as_its_rows_are_wanted(self):
+        from provisioning.readers.text import CsvFile  # noqa: PLC0415 - new with streaming: the others run without it
+
+        data = wide_pupils(2000, 8 * 1024)
+        read = []
+
+        class Counted(io.BytesIO):
+            def read(self, size=-1):
+                chunk = super().read(size)
+                read.append(len(chunk))
+                return chunk
+
+            def read1(self, size=-1):
+                chunk = super().read1(size)
+                read.append(len(chunk))
+                return chunk
+
+            def readinto(self, buffer):
+                n = super().readinto(buffer)
+                read.append(n)
+                return n
+
+        rows = CsvFile(lambda: Counted(data), encoding="utf-8")
+        read.clear()
+        line, fields = next(iter(rows))
+        assert (line, fields[2]) == (2, learner_upn(1))
+        assert sum(read) < len(data) / 4, f"{sum(read)} of {len(data)} bytes read for the first row"
+
+
+class RunTests:
+    pytestmark = pytest.mark.django_db
+
+    def test_a_run_streams_its_sealed_extract(self, wales, tmp_path):
+        path = tmp_path / "pupils.csv"
+        # few accounts (the ORM twin on SQLite holds each as a model instance), in a 20 MB file
+        path.write_bytes(wide_pupils(250, 80 * 1024))
+        with path.open("rb") as data:
+            run = run_create(organisation=wales.secondary, data=data, source=ProvisioningRun.Source.COMMAND)
+        report, peak = peak_of(lambda: run_apply(run=run, today=TODAY))
+        run.refresh_from_db()
+        assert run.status == ProvisioningRun.Status.APPLIED and report.created == 250
+        assert Account.objects.filter(organisation=wales.secondary, kind="learner").count() >= 250
+        # the file was never decrypted whole, nor decoded whole
+        assert peak < path.stat().st_size / 4, (
+            f"peak {peak / MB:.1f} MB applying {path.stat().st_size / MB:.1f} MB"
+        )
+
+    def test_a_sealed_zip_is_read_in_place(self, wales):
+        data = national_package(schools=50, learners_per_school=20)
+        run = run_create(organisation=wales.secondary, data=data, source=ProvisioningRun.Source.COMMAND)
+        stream = functools.partial(sealed_file_open, Path(run.file_path))
+        extract = read_extract(stream, school_code="6814001")
+        assert extract.format == "oneroster" and len(extract.learners) == 20
