@@ -205,6 +205,10 @@ class Account(AbstractBaseUser, PermissionsMixin):
         return self.display_name
 
 
+# The role recorded on a school non-MIS account that is a supply teacher: school staff for their school's learners
+# (accounts.permissions), as the help says of ANY school staff user; other school non-MIS users are not.
+SUPPLY_TEACHER_ROLE = "supply_teacher"
+
 NON_MIS_KINDS = (
     Account.Kind.SCHOOL_NON_MIS,
     Account.Kind.LA_NON_MIS,

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import action_choices
-from accounts.models import Account
+from accounts.models import SUPPLY_TEACHER_ROLE, Account
 from managing.selectors import likely_duplicates
 from managing.services import CLOSE_AT_EXPIRY, CLOSE_NOW, DURATION_YEAR_END, KEEP_NEXT_YEAR_END
 
@@ -33,7 +33,7 @@ PASSWORD_CHOICES = [
 # What a school non-MIS user is: (value, label, account kind). Recorded as the account's role.
 USER_TYPES = [
     ("temporary_staff", _("Temporary staff"), Account.Kind.SCHOOL_NON_MIS),
-    ("supply_teacher", _("Supply teacher"), Account.Kind.SCHOOL_NON_MIS),
+    (SUPPLY_TEACHER_ROLE, _("Supply teacher"), Account.Kind.SCHOOL_NON_MIS),
     ("student_teacher", _("Student teacher on placement"), Account.Kind.ITE_STUDENT),
     ("stakeholder", _("Other stakeholder"), Account.Kind.SCHOOL_NON_MIS),
     ("service", _("A service, such as a printer or photocopier"), Account.Kind.SERVICE),

@@ -191,3 +191,35 @@ class OwnPasswordTests:
     def test_profile_offers_the_reset_to_those_allowed(self, governor, login):
         page = login(governor).get(reverse("accounts:profile")).content.decode()
         assert reverse("passwords:own_password") in page
+
+
+class SupplyTeacherTests:
+    """The help: ANY school staff user may reset a learner's password, a supply teacher too."""
+
+    def test_a_supply_teacher_lists_resets_shows_and_prints_their_schools_learners(
+        self, wales, supply_teacher, secondary_learner, login
+    ):
+        client = login(supply_teacher)
+        listing = client.get(reverse("accounts:user_list", args=["learners"]), {"org": wales.secondary.code})
+        assert listing.status_code == 200 and secondary_learner.username in listing.content.decode()
+        reset = client.post(
+            reverse("passwords:reset_chosen", args=[secondary_learner.pk]),
+            {"new_password1": PASSWORD, "new_password2": PASSWORD},
+        )
+        assert reset.status_code in (200, 302)
+        assert AuditEvent.objects.filter(action="password.reset", actor_id=supply_teacher.pk).exists()
+        assert client.post(reveal_url(secondary_learner)).json() == {"password": PASSWORD}
+        printed = client.post(reverse("printing:account", args=[secondary_learner.pk, "details"]))
+        assert printed.status_code == 200 and printed["Content-Type"] == "application/pdf"
+
+    def test_a_supply_teacher_of_another_school_gets_404(self, wales, supply_teacher, other_learner, login):
+        url = reverse("passwords:reset", args=[other_learner.pk])
+        assert login(supply_teacher).get(url).status_code == 404
+
+    def test_governors_and_service_accounts_may_not_reset_learner_passwords(
+        self, governor, service_account, secondary_learner, login
+    ):
+        for person in (governor, service_account):
+            assert (
+                login(person).get(reverse("passwords:reset", args=[secondary_learner.pk])).status_code == 404
+            )
