@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import SealedTextField
+from accounts.fields import SealedTextField, SearchName
 
 
 class Organisation(models.Model):
@@ -163,6 +163,15 @@ class Account(AbstractBaseUser, PermissionsMixin):
     job_title = models.CharField(_("job title"), max_length=100, blank=True)
     work_email = models.EmailField(_("work email"), blank=True)
     contact_number = models.CharField(_("contact number"), max_length=30, blank=True)
+
+    # What View Users search looks in: the name without accents, case, spaces, hyphens or apostrophes, both ways
+    # round (accounts.text.search_name). Kept by the database itself, so every write path (COPY included)
+    # keeps it right; a search reads it within the organisation's index range, never folding at query time.
+    search_name = models.GeneratedField(
+        expression=SearchName("legal_forename", "legal_surname"),
+        output_field=models.CharField(max_length=420),
+        db_persist=True,
+    )
 
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     created_at = models.DateTimeField(_("date created"), default=timezone.now)
