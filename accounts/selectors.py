@@ -27,7 +27,7 @@ SECTIONS = {
         (Organisation.Kind.SCHOOL, Organisation.Kind.ITE_PROVIDER),
     ),
     "organisation": (
-        _("Organisation users"),
+        _("Manage Local Authority Non-MIS Users"),
         (K.LA_NON_MIS, K.CONSORTIUM_NON_MIS),
         (Organisation.Kind.LOCAL_AUTHORITY, Organisation.Kind.CONSORTIUM, Organisation.Kind.NATIONAL),
     ),

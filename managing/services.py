@@ -201,13 +201,19 @@ def account_activate(*, account, actor, expires_on=None, request=None):
 def account_rename(
     *, account, actor, legal_forename, legal_surname, display_name, new_username=False, request=None
 ):
-    """Change an account's names; a new username brings a new email (old kept as alias) and a new password."""
+    """Change an account's names; a new username brings a new email (old kept as alias) and a new password.
+
+    The display name follows the new names unless it is one a person chose (not the one the old names made).
+    """
     before = _names(account)
+    made_from_old_names = display_name_for(account.kind, account.legal_forename, account.legal_surname)
+    display_name = display_name.strip()
     account.legal_forename = legal_forename.strip()
     account.legal_surname = legal_surname.strip()
-    account.display_name = display_name.strip() or display_name_for(
-        account.kind, legal_forename, legal_surname
-    )
+    # A display name made from the names follows them ("Elin B" becomes "Elan B"); one a person chose stays.
+    if not display_name or display_name == made_from_old_names:
+        display_name = display_name_for(account.kind, legal_forename, legal_surname)
+    account.display_name = display_name
     if new_username:
         EmailAlias.objects.create(account=account, email=account.email)
         account.username = username_allocate(forename=legal_forename, surname=legal_surname, account=account)

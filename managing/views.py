@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.audit import COUNTED, action_label
 from accounts.lifecycle import needs_new_expiry
-from accounts.models import Account
+from accounts.models import Account, AccountRequest
 from accounts.permissions import Action, organisation_ids_for, require
 from accounts.selectors import SECTIONS, organisation_from_request
 from accounts.services import today
@@ -88,10 +88,39 @@ def add_user_warning(request, section):
         {
             "section": section,
             "organisation": organisation,
+            "warning": ADD_WARNINGS.get(section, ADD_WARNINGS["school"]),
             "form_url": f"{reverse('accounts:manage_add', args=[section])}?org={organisation.code}",
             "back_url": _list_url(section, organisation),
         },
     )
+
+
+# "Are you sure?": a school's staff and learners come from its MIS; an LA or consortium has no MIS of its own.
+ADD_WARNINGS = {
+    "school": _(
+        "Staff and learner accounts will be automatically created based on the information in your school's MIS. "
+        "Please only use this feature for users who are not maintained in your MIS."
+    ),
+    "organisation": _(
+        "Staff and learner accounts are created automatically from each school's MIS. Please only use this "
+        "feature for people who need an account for their work with your local authority or consortium and "
+        "have none from a school."
+    ),
+}
+
+
+def _added_message(pending):
+    """What Add User did: the account made already (a worker was quick, or tasks run in-process), or queued."""
+    pending.refresh_from_db(fields=["status", "account"])
+    name = f"{pending.legal_forename} {pending.legal_surname}"
+    if pending.status == AccountRequest.Status.DONE and pending.account_id:
+        return _("The account for %(name)s has been created. Its username is %(username)s.") % {
+            "name": name,
+            "username": pending.account.username,
+        }
+    return _(
+        "An account has been requested for %(name)s. It is listed under Accounts being created until it is ready."
+    ) % {"name": name}
 
 
 @sensitive_post_parameters("password")
@@ -123,11 +152,7 @@ def add_user(request, section):
             request=request,
             **form.optional_fields(),
         )
-        messages.success(
-            request,
-            _("The account for %(name)s has been requested. It appears in the list once it has been created.")
-            % {"name": f"{pending.legal_forename} {pending.legal_surname}"},
-        )
+        messages.success(request, _added_message(pending))
         return redirect(_list_url(section, organisation))
     return render(
         request,

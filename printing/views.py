@@ -2,11 +2,15 @@
 
 import io
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.caching import no_store
@@ -125,7 +129,9 @@ def selected(request, variant):
     except ValueError as exc:
         raise Http404 from exc
     if not ids:
-        raise Http404
+        # Nothing ticked: say so on the list they came from, not a 404.
+        messages.error(request, _("Tick at least one learner, then choose Print Selected."))
+        return redirect(_back_to_list(request))
     accounts = list(
         Account.objects.restrict(request.user, Action.VIEW).filter(pk__in=ids).select_related("organisation")
     )
@@ -144,6 +150,16 @@ def selected(request, variant):
         what="selected",
     )
     return _pdf_response(request, accounts, with_passwords=with_passwords, filename="selected")
+
+
+def _back_to_list(request):
+    """The page the form was on (this site's own only), else View Learners."""
+    back = request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    return reverse("accounts:user_list", args=["learners"])
 
 
 # Download Passwords -------------------------------------------------------------------------------------------

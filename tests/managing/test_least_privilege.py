@@ -120,8 +120,13 @@ class TestNavigation:
         for what, url in SCHOOL_PAGES.items():
             assert f'href="{url}"' not in home, f"{what} is offered"
             assert client.get(url).status_code in (403, 404), what
-        assert "Manage Local Authority Non-MIS Users" in home
-        assert f'href="{reverse("accounts:user_list", args=["organisation"])}"' in home
+        assert "Manage Local Authority Non-MIS Users" in home and "Organisation users" not in home
+        # one page, one name: the help's
+        assert (
+            home.count(f'href="{reverse("accounts:user_list", args=["organisation"])}"') <= 2
+        )  # nav and home
+        listing = client.get(reverse("accounts:user_list", args=["organisation"])).content.decode()
+        assert "Manage Local Authority Non-MIS Users" in listing and "Organisation users" not in listing
         assert f'href="{reverse("accounts:audit")}"' in home
 
     def test_a_digital_champion_is_still_offered_their_schools_pages(self, login, digital_champion):

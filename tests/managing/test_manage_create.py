@@ -108,6 +108,16 @@ class TestAddUser:
         page = client.get(reverse("accounts:user_list", args=["governors"])).content.decode()
         assert "Hopwood, Mererid" not in page and "HopwoodM" in page
 
+    def test_while_queued_the_message_says_where_the_request_is_listed(
+        self, login, digital_champion, wales, django_capture_on_commit_callbacks
+    ):
+        client = login(digital_champion)
+        with django_capture_on_commit_callbacks(execute=False):
+            response = client.post(form_url("governors", wales.secondary), governor_data(), follow=True)
+        page = response.content.decode()
+        assert "An account has been requested for Mererid Hopwood" in page
+        assert "listed under Accounts being created" in page
+
     def test_a_typed_password_must_meet_the_policy(self, login, digital_champion, wales):
         response = login(digital_champion).post(
             form_url("governors", wales.secondary), governor_data(password_choice="typed", password="short")
@@ -401,6 +411,26 @@ class TestQueueFailuresAndNavigation:
         assert pending.status == AccountRequest.Status.FAILED and pending.sealed_password is None
         assert AuditEvent.objects.filter(action="account.request_failed", outcome="failure").exists()
 
+    def test_the_la_warning_does_not_speak_of_a_schools_mis(self, login, la_admin, digital_champion, wales):
+        la_page = login(la_admin).get(warning_url("organisation", wales.la)).content.decode()
+        assert "your school's MIS" not in la_page.replace("&#x27;", "'")
+        assert "local authority or consortium" in la_page
+        school_page = login(digital_champion).get(warning_url("governors", wales.secondary)).content.decode()
+        assert "your school's MIS" in school_page.replace("&#x27;", "'")
+
+    def test_only_learner_search_hints_mention_admission_numbers(
+        self, login, la_admin, digital_champion, wales
+    ):
+        def hint(client, section, org):
+            page = client.get(
+                reverse("accounts:user_list", args=[section]), {"org": org.code}
+            ).content.decode()
+            return page.split('id="q-hint"', 1)[1].split("</p>", 1)[0]
+
+        assert "admission number" not in hint(login(la_admin), "organisation", wales.la)
+        assert "admission number" not in hint(login(digital_champion), "governors", wales.secondary)
+        assert "admission number" in hint(login(digital_champion), "learners", wales.secondary)
+
     def test_la_admins_see_manage_la_non_mis_users(self, login, la_admin, digital_champion):
         label = "Manage Local Authority Non-MIS Users"
         assert label in login(la_admin).get(reverse("accounts:home")).content.decode()
@@ -423,3 +453,17 @@ class TestQueueFailuresAndNavigation:
             html = response.content.decode()
             assert response.status_code == 200 and '<html lang="cy">' in html
             assert heading in html and button in html and english not in html
+
+
+@pytest.mark.django_db(transaction=True)
+class TestMessageAfterAddUser:
+    def test_when_the_account_is_made_at_once_the_message_says_so(self, client, wales):
+        """Tasks in-process (the demo) or a quick worker: the account is listed already, and the message says
+        it was created, with its username, not that it will appear once it is."""
+        champion = staff(wales.secondary, legal_forename="Gwenllïan", legal_surname="ap Rhys")
+        grant(champion, RoleGrant.Role.DIGITAL_CHAMPION, wales.secondary)
+        client.force_login(champion, backend="accounts.backends.UsernameOrEmailBackend")
+        response = client.post(form_url("governors", wales.secondary), governor_data(), follow=True)
+        page = response.content.decode()
+        assert "The account for Mererid Hopwood has been created. Its username is HopwoodM." in page
+        assert "once it has been created" not in page and "HopwoodM" in page

@@ -109,6 +109,32 @@ class PrintSelectedTests:
         )
         assert not AuditEvent.objects.filter(action__startswith="print.").exists()
 
+    def test_nothing_ticked_goes_back_to_the_list_saying_so(self, wales, reg_group, teacher, login):
+        client = login(teacher)
+        listing = reverse("accounts:user_list", args=["learners"]) + f"?org={wales.secondary.code}&q=ap"
+        response = client.post(
+            reverse("printing:selected", args=["details"]),
+            {},
+            headers={"referer": f"http://testserver{listing}"},
+        )
+        assert response.status_code == 302 and response["Location"] == f"http://testserver{listing}"
+        page = client.get(listing).content.decode()
+        assert "Tick at least one learner" in page
+        assert not AuditEvent.objects.filter(action__startswith="print.").exists()
+
+    def test_nothing_ticked_in_welsh_says_so_in_welsh_and_never_goes_to_another_site(
+        self, reg_group, teacher, login
+    ):
+        client = login(teacher)
+        response = client.post(
+            reverse("printing:selected", args=["with-password"]),
+            {},
+            headers={"referer": "https://evil.example/", "accept-language": "cy"},
+        )
+        assert response["Location"] == reverse("accounts:user_list", args=["learners"])
+        page = client.get(response["Location"], headers={"accept-language": "cy"}).content.decode()
+        assert "Ticiwch o leiaf un dysgwr" in page
+
     def test_garbage_ids_are_404(self, teacher, login):
         response = login(teacher).post(reverse("printing:selected", args=["details"]), {"accounts": ["x"]})
         assert response.status_code == 404
