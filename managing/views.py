@@ -19,7 +19,7 @@ from accounts.audit import COUNTED, action_label
 from accounts.lifecycle import needs_new_expiry
 from accounts.models import Account, AccountRequest
 from accounts.permissions import Action, organisation_ids_for, require
-from accounts.selectors import SECTIONS, organisation_from_request
+from accounts.selectors import SECTIONS, by_surname, organisation_from_request
 from accounts.services import today
 from accounts.spreadsheets import safe_cell
 from managing.forms import (
@@ -263,7 +263,7 @@ def expiring(request):
     accounts = (
         expiring_accounts(request.user, on=today())
         .select_related("organisation")
-        .order_by("expires_on", "legal_surname", "pk")
+        .order_by("expires_on", *by_surname())
     )
     return render(
         request,
