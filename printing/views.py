@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.caching import no_store
@@ -53,7 +54,11 @@ def _pdf_response(request, accounts, *, with_passwords, filename, title=""):
     )
     return no_store(
         FileResponse(
-            io.BytesIO(pdf), content_type="application/pdf", as_attachment=False, filename=f"{filename}.pdf"
+            # A download, never a page in place of the portal: the reader stays where they were.
+            io.BytesIO(pdf),
+            content_type="application/pdf",
+            as_attachment=True,
+            filename=f"{filename}.pdf",
         )
     )
 
@@ -149,7 +154,9 @@ def selected(request, variant):
         request=request,
         what="selected",
     )
-    return _pdf_response(request, accounts, with_passwords=with_passwords, filename="selected")
+    return _pdf_response(
+        request, accounts, with_passwords=with_passwords, filename=pgettext("file name", "selected-learners")
+    )
 
 
 def _back_to_list(request):
@@ -164,6 +171,8 @@ def _back_to_list(request):
 
 # Download Passwords -------------------------------------------------------------------------------------------
 
+# The start of a download's file name, in the reader's language.
+FILE_NAMES = {"pupils": pgettext_lazy("file name", "pupils"), "staff": pgettext_lazy("file name", "staff")}
 DOWNLOADS = {
     # slug: (action, account kind, rows, writer)
     "pupils": (Action.DOWNLOAD_PUPILS_CSV, Account.Kind.LEARNER, selectors.pupil_rows, pupils_csv),
@@ -210,5 +219,7 @@ def download(request, slug):
     )
     response = StreamingHttpResponse(writer(data), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{organisation.code}-{stamp}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{FILE_NAMES[slug]}-{organisation.code}-{stamp}.csv"'
+    )
     return no_store(response)

@@ -223,3 +223,27 @@ class SupplyTeacherTests:
             assert (
                 login(person).get(reverse("passwords:reset", args=[secondary_learner.pk])).status_code == 404
             )
+
+
+class WelshPasswordFormTests:
+    """Django's own confirm-password wording has no Welsh: the portal's forms word it themselves."""
+
+    def test_a_mismatch_and_the_confirm_help_are_in_welsh(self, secondary_learner, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        page = client.get(reverse("passwords:reset", args=[secondary_learner.pk])).content.decode()
+        assert "Enter the same password as before" not in page
+        assert "Teipiwch yr un cyfrinair eto" in page
+        response = client.post(
+            reverse("passwords:reset_chosen", args=[secondary_learner.pk]),
+            {"new_password1": PASSWORD, "new_password2": PASSWORD + "x"},
+        )
+        page = response.content.decode().replace("&#x27;", "'")
+        assert "didn’t match" not in page and "didn't match" not in page
+        assert "Nid yw'r ddau gyfrinair yr un fath" in page
+
+    def test_my_profile_asks_for_the_current_password_in_welsh(self, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        page = client.get(reverse("passwords:own_password")).content.decode()
+        assert "Cyfrinair presennol" in page and "Enter the same password as before" not in page

@@ -194,3 +194,27 @@ class DownloadTests:
 
     def test_learners_have_no_downloads(self, secondary_learner, login):
         assert login(secondary_learner).get(reverse("printing:downloads")).status_code == 403
+
+
+class FileNameTests:
+    """PDFs download rather than replace the portal; file names are in the reader's language."""
+
+    def test_a_pdf_is_a_download(self, reg_group, teacher, login):
+        response = login(teacher).post(reverse("printing:account", args=[reg_group[0].pk, "details"]))
+        assert response["Content-Disposition"].startswith("attachment;")
+
+    def test_in_welsh_the_files_have_welsh_names(self, wales, reg_group, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        download = client.post(reverse("printing:download", args=["pupils"]), {"org": wales.secondary.code})
+        assert 'filename="disgyblion-6814001-' in download["Content-Disposition"]
+        selected = client.post(
+            reverse("printing:selected", args=["details"]), {"accounts": [reg_group[0].pk]}
+        )
+        assert 'filename="dysgwyr-dethol.pdf"' in selected["Content-Disposition"]
+
+    def test_in_english_they_keep_their_english_names(self, wales, reg_group, teacher, login):
+        download = login(teacher).post(
+            reverse("printing:download", args=["pupils"]), {"org": wales.secondary.code}
+        )
+        assert 'filename="pupils-6814001-' in download["Content-Disposition"]
