@@ -94,6 +94,20 @@ class PrintGroupTests:
         assert login(other_teacher).post(reverse("printing:group", args=["details"]), data).status_code == 404
 
 
+class SlipGroupTests:
+    def test_each_slip_names_the_registration_group_on_the_page(self, wales, reg_group, teacher, login):
+        data = {"org": wales.secondary.code, "group_kind": "reg", "group": "8C"}
+        text = pdf_text(login(teacher).post(reverse("printing:group", args=["details"]), data))
+        assert text.count("Reg group 8C") == 2
+
+    def test_in_welsh_too(self, wales, reg_group, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        data = {"org": wales.secondary.code, "group_kind": "reg", "group": "8C"}
+        text = pdf_text(client.post(reverse("printing:group", args=["details"]), data))
+        assert text.count("Grŵp cofrestru 8C") == 2
+
+
 class PrintSelectedTests:
     def test_selected_learners_print(self, reg_group, teacher, login):
         data = {"accounts": [p.pk for p in reg_group]}
