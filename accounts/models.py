@@ -27,11 +27,20 @@ class Organisation(models.Model):
         ALL_THROUGH = "all_through", _("All-through")
         SPECIAL = "special", _("Special")
 
+    class Medium(models.TextChoices):
+        WELSH = "welsh", _("Welsh-medium")
+        ENGLISH = "english", _("English-medium")
+        BILINGUAL = "bilingual", _("Bilingual")
+
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
     name_cy = models.CharField(_("Welsh name"), max_length=200, blank=True)
     phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, blank=True)
+    # The school's language of teaching: its learners' generated passwords are words in that language.
+    language_medium = models.CharField(
+        _("language medium"), max_length=10, choices=Medium.choices, blank=True
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent"),
@@ -54,6 +63,11 @@ class Organisation(models.Model):
         if translation.get_language() == "cy" and self.name_cy:
             return self.name_cy
         return self.name
+
+    def learner_password_language(self, default: str = "en") -> str:
+        """The word list for learners' generated passwords: Welsh at a Welsh-medium school, English at an
+        English-medium one, `default` at a bilingual school or one whose medium is not recorded."""
+        return {self.Medium.WELSH: "cy", self.Medium.ENGLISH: "en"}.get(self.language_medium, default)
 
     @property
     def is_school(self):

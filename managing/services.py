@@ -47,9 +47,12 @@ def expiry_for(duration: str, *, start: date | None = None) -> date:
     return add_months(start, DURATION_MONTHS[duration])
 
 
-def initial_password(*, style, legal_forename, legal_surname, language=None) -> str:
-    """A generated password in the chosen style for an account not made yet (checked against its names)."""
-    stub = Account(legal_forename=legal_forename, legal_surname=legal_surname, display_name="")
+def initial_password(*, style, legal_forename, legal_surname, organisation=None, language=None) -> str:
+    """A generated password in the chosen style for an account not made yet (checked against its names; a
+    learner-style one in the language of `organisation`'s teaching, where it has one)."""
+    stub = Account(
+        legal_forename=legal_forename, legal_surname=legal_surname, display_name="", organisation=organisation
+    )
     return password_generate(account=stub, language=language, style=style)
 
 

@@ -139,6 +139,7 @@ def add_user(request, section):
                 style=data["password_choice"],
                 legal_forename=data["legal_forename"],
                 legal_surname=data["legal_surname"],
+                organisation=organisation,
             )
         pending = account_request_submit(
             actor=request.user,

@@ -308,7 +308,15 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
     new_rows, owners = _new_account_rows(applying, now, reserved)
     ids = rows.accounts_insert(new_rows)
     if new_rows:
-        _store_initial_passwords([(row["kind"], pk) for row, pk in zip(new_rows, ids, strict=True)])
+        languages = {
+            item.organisation.pk: item.organisation.learner_password_language() for item, _p, _r in applying
+        }
+        _store_initial_passwords(
+            [
+                (row["kind"], pk, languages[row["organisation_id"]])
+                for row, pk in zip(new_rows, ids, strict=True)
+            ]
+        )
     batch.step("update")
     changes, loaded = {}, {}
     for _item, plan, _report in applying:
@@ -375,11 +383,18 @@ def _new_account_rows(applying: list, now, reserved: dict) -> tuple[list[dict], 
     return new_rows, owners
 
 
-def _store_initial_passwords(kinds_ids: list[tuple[str, int]]) -> None:
+def _store_initial_passwords(kinds_ids: list[tuple[str, int, str]]) -> None:
+    """Every new account's first password: learners' in their school's language of teaching (English where it
+    has none recorded or teaches in both), everyone else's random."""
     draws = Draws()  # one read of the system's randomness serves hundreds of passwords
     items = [
-        (pk, learner_password(draws=draws) if kind == LEARNER else random_password(draws=draws))
-        for kind, pk in kinds_ids
+        (
+            pk,
+            learner_password(language=language, draws=draws)
+            if kind == LEARNER
+            else random_password(draws=draws),
+        )
+        for kind, pk, language in kinds_ids
     ]
     shown_passwords_store_bulk(items=items, new=True)
 
