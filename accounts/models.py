@@ -448,7 +448,8 @@ class AccountRequest(models.Model):
     )
     legal_forename = models.CharField(_("legal forename"), max_length=100)
     legal_surname = models.CharField(_("legal surname"), max_length=100)
-    expires_on = models.DateField(_("expiry date"))
+    # None: no end date (governors, LA and consortium users); the 90-day inactivity rule still applies.
+    expires_on = models.DateField(_("expiry date"), null=True, blank=True)
     staff_role = models.CharField(_("role"), max_length=60, blank=True)
     contact_organisation = models.CharField(_("organisation"), max_length=200, blank=True)
     job_title = models.CharField(_("job title"), max_length=100, blank=True)

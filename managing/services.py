@@ -24,6 +24,9 @@ from passwords.services import password_generate, password_set, shown_passwords_
 
 DURATION_MONTHS = {"1": 1, "3": 3, "6": 6}
 DURATION_YEAR_END = "year"
+# Governors and LA and consortium users may have no end date: the 90-day inactivity rule still closes them.
+DURATION_NONE = "none"
+OPEN_ENDED_KINDS = (Account.Kind.GOVERNOR, Account.Kind.LA_NON_MIS, Account.Kind.CONSORTIUM_NON_MIS)
 KEEP_NEXT_YEAR_END = "next_year"
 CLOSE_NOW = "now"
 CLOSE_AT_EXPIRY = "at_expiry"
@@ -37,8 +40,11 @@ def academic_year_end(on: date) -> date:
     return date(year, 8, 31)
 
 
-def expiry_for(duration: str, *, start: date | None = None) -> date:
-    """Last day of use for an account needed for 1, 3 or 6 months, or to the end of the academic year."""
+def expiry_for(duration: str, *, start: date | None = None) -> date | None:
+    """Last day of use for an account needed for 1, 3 or 6 months, or to the end of the academic year; None
+    for no end date."""
+    if duration == DURATION_NONE:
+        return None
     start = start or today()
     if duration == DURATION_YEAR_END:
         return academic_year_end(start)
@@ -71,6 +77,8 @@ def account_request_submit(
 ):
     """Put a non-MIS account on the creation queue; a worker creates it after this transaction commits."""
     require(actor, Action.CREATE_ACCOUNT, Scope(organisation, kind))
+    if expires_on is None and kind not in OPEN_ENDED_KINDS:
+        raise ValidationError(_("This kind of account needs an end date."))
     pending = AccountRequest(
         kind=kind,
         organisation=organisation,
@@ -88,7 +96,11 @@ def account_request_submit(
         action=AuditAction.ACCOUNT_REQUEST,
         organisation=organisation,
         request=request,
-        details={"request": pending.pk, "kind": kind, "expires_on": expires_on.isoformat()},
+        details={
+            "request": pending.pk,
+            "kind": kind,
+            "expires_on": expires_on.isoformat() if expires_on else None,
+        },
     )
     transaction.on_commit(lambda: _enqueue_account_request(pending.pk))
     return pending

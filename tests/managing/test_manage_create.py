@@ -170,6 +170,60 @@ class TestAddUser:
             )
         assert Account.objects.get(legal_surname="Hopwood").expires_on == expected(today())
 
+    def test_a_governor_may_have_no_end_date_and_still_closes_after_90_days_unseen(
+        self, login, digital_champion, wales, django_capture_on_commit_callbacks
+    ):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from accounts.lifecycle import due_for_inactivity
+
+        client = login(digital_champion)
+        page = client.get(form_url("governors", wales.secondary)).content.decode()
+        assert 'value="none"' in page and "No end date" in page
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(form_url("governors", wales.secondary), governor_data(duration="none"))
+        governor = Account.objects.get(legal_surname="Hopwood")
+        assert governor.is_active and governor.expires_on is None
+        long_ago = timezone.now() - timedelta(days=91)
+        Account.objects.filter(pk=governor.pk).update(created_at=long_ago, status_changed_at=long_ago)
+        assert due_for_inactivity(today()).filter(pk=governor.pk).exists()
+
+    def test_an_la_user_may_have_no_end_date(
+        self, login, la_admin, wales, django_capture_on_commit_callbacks
+    ):
+        data = governor_data(user_type="la_user", duration="none")
+        with django_capture_on_commit_callbacks(execute=True):
+            login(la_admin).post(form_url("organisation", wales.la), data)
+        assert Account.objects.get(legal_surname="Hopwood").expires_on is None
+
+    def test_supply_teachers_and_student_teachers_still_need_an_end_date(
+        self, login, digital_champion, wales
+    ):
+        client = login(digital_champion)
+        assert 'value="none"' not in client.get(form_url("non-mis", wales.secondary)).content.decode()
+        response = client.post(
+            form_url("non-mis", wales.secondary), governor_data(user_type="supply_teacher", duration="none")
+        )
+        assert response.status_code == 200 and not AccountRequest.objects.exists()
+
+    def test_the_service_refuses_no_end_date_for_a_temporary_account(self, digital_champion, wales):
+        from django.core.exceptions import ValidationError
+
+        from managing.services import account_request_submit
+
+        with pytest.raises(ValidationError):
+            account_request_submit(
+                actor=digital_champion,
+                organisation=wales.secondary,
+                kind=K.SCHOOL_NON_MIS,
+                legal_forename="Dyfrig",
+                legal_surname="Morgan",
+                password="Tywydd2026x",
+                expires_on=None,
+            )
+
     def test_a_likely_duplicate_must_be_confirmed(
         self, login, digital_champion, wales, django_capture_on_commit_callbacks
     ):
