@@ -97,11 +97,11 @@ def add_user_warning(request, section):
 
 # "Are you sure?": a school's staff and learners come from its MIS; an LA or consortium has no MIS of its own.
 ADD_WARNINGS = {
-    "school": _(
+    "school": gettext_lazy(
         "Staff and learner accounts will be automatically created based on the information in your school's MIS. "
         "Please only use this feature for users who are not maintained in your MIS."
     ),
-    "organisation": _(
+    "organisation": gettext_lazy(
         "Staff and learner accounts are created automatically from each school's MIS. Please only use this "
         "feature for people who need an account for their work with your local authority or consortium and "
         "have none from a school."

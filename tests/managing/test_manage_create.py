@@ -471,6 +471,10 @@ class TestQueueFailuresAndNavigation:
         assert "local authority or consortium" in la_page
         school_page = login(digital_champion).get(warning_url("governors", wales.secondary)).content.decode()
         assert "your school's MIS" in school_page.replace("&#x27;", "'")
+        client = login(digital_champion)
+        client.cookies["django_language"] = "cy"
+        welsh = client.get(warning_url("governors", wales.secondary)).content.decode().replace("&#x27;", "'")
+        assert "MIS eich ysgol" in welsh and "your school's MIS" not in welsh
 
     def test_only_learner_search_hints_mention_admission_numbers(
         self, login, la_admin, digital_champion, wales
