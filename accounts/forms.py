@@ -33,7 +33,13 @@ class UserFilterForm(forms.Form):
     year = forms.ChoiceField(label=_("Year"), required=False)
     reg = forms.ChoiceField(label=_("Registration group"), required=False)
 
-    def __init__(self, *args, years=(), reg_groups=(), **kwargs):
+    def __init__(self, *args, years=(), reg_groups=(), section="learners", **kwargs):
         super().__init__(*args, **kwargs)
+        # Only learners have admission numbers to search by.
+        self.fields["q"].help_text = (
+            _("Surname, forename, username or admission number")
+            if section == "learners"
+            else _("Surname, forename or username")
+        )
         self.fields["year"].choices = [("", _("All"))] + [(y, y) for y in years]
         self.fields["reg"].choices = [("", _("All"))] + [(r, r) for r in reg_groups]

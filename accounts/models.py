@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import SealedTextField
+from accounts.fields import SealedTextField, SearchName
 
 
 class Organisation(models.Model):
@@ -27,11 +27,20 @@ class Organisation(models.Model):
         ALL_THROUGH = "all_through", _("All-through")
         SPECIAL = "special", _("Special")
 
+    class Medium(models.TextChoices):
+        WELSH = "welsh", _("Welsh-medium")
+        ENGLISH = "english", _("English-medium")
+        BILINGUAL = "bilingual", _("Bilingual")
+
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
     name_cy = models.CharField(_("Welsh name"), max_length=200, blank=True)
     phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, blank=True)
+    # The school's language of teaching: its learners' generated passwords are words in that language.
+    language_medium = models.CharField(
+        _("language medium"), max_length=10, choices=Medium.choices, blank=True
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent"),
@@ -54,6 +63,11 @@ class Organisation(models.Model):
         if translation.get_language() == "cy" and self.name_cy:
             return self.name_cy
         return self.name
+
+    def learner_password_language(self, default: str = "en") -> str:
+        """The word list for learners' generated passwords: Welsh at a Welsh-medium school, English at an
+        English-medium one, `default` at a bilingual school or one whose medium is not recorded."""
+        return {self.Medium.WELSH: "cy", self.Medium.ENGLISH: "en"}.get(self.language_medium, default)
 
     @property
     def is_school(self):
@@ -164,6 +178,15 @@ class Account(AbstractBaseUser, PermissionsMixin):
     work_email = models.EmailField(_("work email"), blank=True)
     contact_number = models.CharField(_("contact number"), max_length=30, blank=True)
 
+    # What View Users search looks in: the name without accents, case, spaces, hyphens or apostrophes, both ways
+    # round (accounts.text.search_name). Kept by the database itself, so every write path (COPY included)
+    # keeps it right; a search reads it within the organisation's index range, never folding at query time.
+    search_name = models.GeneratedField(
+        expression=SearchName("legal_forename", "legal_surname"),
+        output_field=models.CharField(max_length=420),
+        db_persist=True,
+    )
+
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     created_at = models.DateTimeField(_("date created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -204,6 +227,10 @@ class Account(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self):
         return self.display_name
 
+
+# The role recorded on a school non-MIS account that is a supply teacher: school staff for their school's learners
+# (accounts.permissions), as the help says of ANY school staff user; other school non-MIS users are not.
+SUPPLY_TEACHER_ROLE = "supply_teacher"
 
 NON_MIS_KINDS = (
     Account.Kind.SCHOOL_NON_MIS,
@@ -421,7 +448,8 @@ class AccountRequest(models.Model):
     )
     legal_forename = models.CharField(_("legal forename"), max_length=100)
     legal_surname = models.CharField(_("legal surname"), max_length=100)
-    expires_on = models.DateField(_("expiry date"))
+    # None: no end date (governors, LA and consortium users); the 90-day inactivity rule still applies.
+    expires_on = models.DateField(_("expiry date"), null=True, blank=True)
     staff_role = models.CharField(_("role"), max_length=60, blank=True)
     contact_organisation = models.CharField(_("organisation"), max_length=200, blank=True)
     job_title = models.CharField(_("job title"), max_length=100, blank=True)

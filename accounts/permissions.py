@@ -16,6 +16,10 @@ authority, the LA's own accounts (its LA non-MIS users: "Manage Local Authority 
 schools'; at a consortium, the consortium's own accounts, neither its LAs' nor their schools'. Only a grant at
 the national organisation reaches everything. Powers over a school's accounts therefore come only from a role
 at that school or a national grant. An ITE lead grant covers the school it names and anything below it.
+
+School staff are the school's MIS staff and its supply teachers (school non-MIS users recorded as supply
+teachers): the help gives ANY school staff user a teacher's powers over the school's learners. Governors,
+other school non-MIS users and service accounts are not school staff.
 """
 
 from dataclasses import dataclass
@@ -24,7 +28,7 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
-from accounts.models import Account, Organisation, RoleGrant
+from accounts.models import SUPPLY_TEACHER_ROLE, Account, Organisation, RoleGrant
 
 K = Account.Kind
 
@@ -34,7 +38,7 @@ class Role(StrEnum):
 
     SELF = "self"  # the account is the actor's own
     SELF_NOT_PRIMARY_LEARNER = "self_not_primary_learner"
-    SCHOOL_STAFF = "school_staff"  # a staff account of that school
+    SCHOOL_STAFF = "school_staff"  # a staff account of that school, or a supply teacher working there
     DIGITAL_CHAMPION = "digital_champion"  # the school's Digital Champion
     HWB_ADMIN = "hwb_admin"  # a Hwb administrator granted at that organisation, or nationally
     ITE_LEAD = "ite_lead"  # the Digital Champion of an ITE lead school covering it
@@ -165,9 +169,10 @@ def role_orgs(actor):
             )
         )
         kinds.update((org, kind) for _role, org, kind in grants)
-        if actor.kind == K.STAFF:
+        if _is_school_staff(actor):
             roles[R.SCHOOL_STAFF].add(actor.organisation_id)
-            kinds[actor.organisation_id] = Organisation.Kind.SCHOOL  # staff come from their school's MIS
+            # staff come from their school's MIS; a supply teacher's account is made at their school
+            kinds[actor.organisation_id] = Organisation.Kind.SCHOOL
         roles[R.DIGITAL_CHAMPION] = {
             org for role, org, _k in grants if role == RoleGrant.Role.DIGITAL_CHAMPION
         }
@@ -269,6 +274,13 @@ def organisations_for(actor, action, *, kinds=None, org_kinds=None):
 
 def _signed_in(actor):
     return actor is not None and actor.is_authenticated and actor.is_active
+
+
+def _is_school_staff(actor):
+    """Staff from the MIS, and supply teachers (school non-MIS users of that type): not governors or services."""
+    if actor.kind == K.STAFF:
+        return True
+    return actor.kind == K.SCHOOL_NON_MIS and actor.staff_role == SUPPLY_TEACHER_ROLE
 
 
 def _ids_holding(roles, allowed):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Organisation
 from accounts.permissions import Action, organisation_ids_for, organisations_for
-from accounts.text import name_sort_key
+from accounts.text import name_sort_key, school_order_key, search_fold, search_name
 
 K = Account.Kind
 
@@ -27,7 +27,7 @@ SECTIONS = {
         (Organisation.Kind.SCHOOL, Organisation.Kind.ITE_PROVIDER),
     ),
     "organisation": (
-        _("Organisation users"),
+        _("Manage Local Authority Non-MIS Users"),
         (K.LA_NON_MIS, K.CONSORTIUM_NON_MIS),
         (Organisation.Kind.LOCAL_AUTHORITY, Organisation.Kind.CONSORTIUM, Organisation.Kind.NATIONAL),
     ),
@@ -72,11 +72,13 @@ def name_order(field: str, *, descending: bool = False, language: str | None = N
 
 
 def sqlite_collations(sender, connection, **kwargs):
-    """connection_created receiver: a SQLite connection learns the name orders PostgreSQL has from ICU."""
+    """connection_created receiver: a SQLite connection learns the name orders PostgreSQL has from ICU, and
+    the name fold PostgreSQL has from unaccent (Account.search_name is generated with it)."""
     if connection.vendor != "sqlite":
         return
     for name, welsh in (("ump_names", False), ("ump_names_cy", True)):
         connection.connection.create_collation(name, functools.partial(_compare_names, welsh=welsh))
+    connection.connection.create_function("ump_search_name", 2, search_name, deterministic=True)
 
 
 def by_surname(*, language: str | None = None) -> tuple:
@@ -131,14 +133,15 @@ def account_list(
     """The scoped, filtered, sorted queryset behind a View Users table."""
     _title, kinds, _org_kinds = SECTIONS[section]
     qs = Account.objects.restrict(actor, Action.VIEW).filter(organisation=organisation, kind__in=kinds)
-    if search:
-        term = search.strip()
-        qs = qs.filter(
-            Q(legal_surname__icontains=term)
-            | Q(legal_forename__icontains=term)
-            | Q(username__icontains=term)
-            | Q(admission_number__iexact=term)
-        )
+    term = search.strip()
+    if term:
+        # Names as folded text (accounts.text.search_fold: "Wyn" finds "Ŵyn", "Ni Bhriain" finds "Ní Bhriain");
+        # the organisation filter above keeps the search within its index range.
+        found = Q(username__icontains=term) | Q(admission_number__iexact=term)
+        folded = search_fold(term)
+        if folded:
+            found |= Q(search_name__contains=folded)
+        qs = qs.filter(found)
     if active == "Y":
         qs = qs.filter(status=Account.Status.ACTIVE)
     elif active == "N":
@@ -157,25 +160,26 @@ def account_list(
 
 
 def group_choices(*, organisation):
-    """Year groups, registration groups and classes present among a school's active learners."""
+    """Year groups, registration groups and classes present among a school's active learners, in school order
+    (reception before year 1, 7A before 10A: accounts.text.school_order_key), as filters, group resets and
+    printing offer them."""
     learners = Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
     # DISTINCT in the database: a school of 2,000 has a few dozen groups, not 2,000 rows to send over.
-    years = sorted(
-        set(learners.exclude(year_group="").values_list("year_group", flat=True).order_by().distinct()),
-        key=lambda y: (len(y), y),
+    years = learners.exclude(year_group="").values_list("year_group", flat=True).order_by().distinct()
+    regs = (
+        learners.exclude(registration_group="")
+        .values_list("registration_group", flat=True)
+        .order_by()
+        .distinct()
     )
-    regs = sorted(
-        set(
-            learners.exclude(registration_group="")
-            .values_list("registration_group", flat=True)
-            .order_by()
-            .distinct()
-        )
-    )
-    classes = sorted(
-        {c for row in learners.values_list("classes", flat=True).order_by().distinct() for c in (row or [])}
-    )
-    return {"years": years, "reg_groups": regs, "classes": classes}
+    classes = {
+        c for row in learners.values_list("classes", flat=True).order_by().distinct() for c in (row or [])
+    }
+    return {
+        "years": sorted(set(years), key=school_order_key),
+        "reg_groups": sorted(set(regs), key=school_order_key),
+        "classes": sorted(classes, key=school_order_key),
+    }
 
 
 def _default_organisation(actor, action, *, kinds, org_kinds):

@@ -108,6 +108,9 @@ def organisations_import(*, stream):
         raise OrganisationImportError([_("Missing columns: %(columns)s") % {"columns": ", ".join(missing)}])
     rows, errors, seen = [], [], set()
     kinds, phases = set(Organisation.Kind.values), set(Organisation.Phase.values)
+    mediums = set(Organisation.Medium.values)
+    # Optional: without the column, organisations keep the medium they have.
+    with_medium = "language_medium" in headers
     for line, raw in enumerate(reader, start=2):
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
         code, kind, phase = row["code"], row["kind"], row["phase"]
@@ -128,6 +131,13 @@ def organisations_import(*, stream):
             problems.append(_("a school code is 7 digits (LA number and establishment number)"))
         if kind == Organisation.Kind.LOCAL_AUTHORITY and not (code.isdigit() and len(code) == 3):
             problems.append(_("a local authority code is 3 digits"))
+        if with_medium:
+            row["language_medium"] = row.get("language_medium", "").lower()
+            if row["language_medium"] not in mediums | {""}:
+                problems.append(
+                    _("unknown language medium %(medium)r (%(mediums)s, or empty)")
+                    % {"medium": row["language_medium"], "mediums": ", ".join(sorted(mediums))}
+                )
         for problem in problems:
             errors.append(_("Line %(line)s: %(problem)s") % {"line": line, "problem": problem})
         seen.add(code)
@@ -157,6 +167,8 @@ def organisations_import(*, stream):
                 row["name_cy"],
                 row["phase"],
             )
+            if with_medium:
+                org.language_medium = row["language_medium"]
             org.save()
             by_code[org.code] = org
         for row in rows:

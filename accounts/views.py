@@ -66,7 +66,9 @@ def user_list(request, section):
     choices = (
         group_choices(organisation=organisation) if section == "learners" else {"years": [], "reg_groups": []}
     )
-    form = UserFilterForm(request.GET or None, years=choices["years"], reg_groups=choices["reg_groups"])
+    form = UserFilterForm(
+        request.GET or None, years=choices["years"], reg_groups=choices["reg_groups"], section=section
+    )
     filters = form.cleaned_data if form.is_valid() else {}
     sort = request.GET.get("sort", "surname")
     if sort.lstrip("-") not in SORTS:

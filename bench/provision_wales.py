@@ -426,7 +426,7 @@ def placeholder_keys(wales):
 
 def raw_copy(wales, orgs, keys):
     """COPY the same account rows into a copy of the accounts table, with its indexes and constraints."""
-    fields = [f for f in Account._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in Account._meta.concrete_fields if not f.primary_key and not f.generated]
     columns = ", ".join(f.column for f in fields)
     now = time.time()
     from django.utils import timezone

@@ -6,9 +6,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import action_choices
-from accounts.models import Account
+from accounts.models import SUPPLY_TEACHER_ROLE, Account
 from managing.selectors import likely_duplicates
-from managing.services import CLOSE_AT_EXPIRY, CLOSE_NOW, DURATION_YEAR_END, KEEP_NEXT_YEAR_END
+from managing.services import (
+    CLOSE_AT_EXPIRY,
+    CLOSE_NOW,
+    DURATION_NONE,
+    DURATION_YEAR_END,
+    KEEP_NEXT_YEAR_END,
+    OPEN_ENDED_KINDS,
+)
 
 DURATION_CHOICES = [
     ("1", _("1 month")),
@@ -33,7 +40,7 @@ PASSWORD_CHOICES = [
 # What a school non-MIS user is: (value, label, account kind). Recorded as the account's role.
 USER_TYPES = [
     ("temporary_staff", _("Temporary staff"), Account.Kind.SCHOOL_NON_MIS),
-    ("supply_teacher", _("Supply teacher"), Account.Kind.SCHOOL_NON_MIS),
+    (SUPPLY_TEACHER_ROLE, _("Supply teacher"), Account.Kind.SCHOOL_NON_MIS),
     ("student_teacher", _("Student teacher on placement"), Account.Kind.ITE_STUDENT),
     ("stakeholder", _("Other stakeholder"), Account.Kind.SCHOOL_NON_MIS),
     ("service", _("A service, such as a printer or photocopier"), Account.Kind.SERVICE),
@@ -93,6 +100,11 @@ class AddUserForm(forms.Form):
         if len(self.types) == 1:
             self.fields["user_type"].initial = next(iter(self.types))
             self.fields["user_type"].widget = forms.HiddenInput()
+        if kinds and set(kinds) <= set(OPEN_ENDED_KINDS):
+            self.fields["duration"].choices = [
+                *DURATION_CHOICES,
+                (DURATION_NONE, _("No end date (it still closes after 90 days without a sign-in)")),
+            ]
         self.has_optional = bool(set(kinds) & {Account.Kind.LA_NON_MIS, Account.Kind.CONSORTIUM_NON_MIS})
         if not self.has_optional:
             for name in self.OPTIONAL:

@@ -24,6 +24,9 @@ from passwords.services import password_generate, password_set, shown_passwords_
 
 DURATION_MONTHS = {"1": 1, "3": 3, "6": 6}
 DURATION_YEAR_END = "year"
+# Governors and LA and consortium users may have no end date: the 90-day inactivity rule still closes them.
+DURATION_NONE = "none"
+OPEN_ENDED_KINDS = (Account.Kind.GOVERNOR, Account.Kind.LA_NON_MIS, Account.Kind.CONSORTIUM_NON_MIS)
 KEEP_NEXT_YEAR_END = "next_year"
 CLOSE_NOW = "now"
 CLOSE_AT_EXPIRY = "at_expiry"
@@ -37,8 +40,11 @@ def academic_year_end(on: date) -> date:
     return date(year, 8, 31)
 
 
-def expiry_for(duration: str, *, start: date | None = None) -> date:
-    """Last day of use for an account needed for 1, 3 or 6 months, or to the end of the academic year."""
+def expiry_for(duration: str, *, start: date | None = None) -> date | None:
+    """Last day of use for an account needed for 1, 3 or 6 months, or to the end of the academic year; None
+    for no end date."""
+    if duration == DURATION_NONE:
+        return None
     start = start or today()
     if duration == DURATION_YEAR_END:
         return academic_year_end(start)
@@ -47,9 +53,12 @@ def expiry_for(duration: str, *, start: date | None = None) -> date:
     return add_months(start, DURATION_MONTHS[duration])
 
 
-def initial_password(*, style, legal_forename, legal_surname, language=None) -> str:
-    """A generated password in the chosen style for an account not made yet (checked against its names)."""
-    stub = Account(legal_forename=legal_forename, legal_surname=legal_surname, display_name="")
+def initial_password(*, style, legal_forename, legal_surname, organisation=None, language=None) -> str:
+    """A generated password in the chosen style for an account not made yet (checked against its names; a
+    learner-style one in the language of `organisation`'s teaching, where it has one)."""
+    stub = Account(
+        legal_forename=legal_forename, legal_surname=legal_surname, display_name="", organisation=organisation
+    )
     return password_generate(account=stub, language=language, style=style)
 
 
@@ -68,6 +77,8 @@ def account_request_submit(
 ):
     """Put a non-MIS account on the creation queue; a worker creates it after this transaction commits."""
     require(actor, Action.CREATE_ACCOUNT, Scope(organisation, kind))
+    if expires_on is None and kind not in OPEN_ENDED_KINDS:
+        raise ValidationError(_("This kind of account needs an end date."))
     pending = AccountRequest(
         kind=kind,
         organisation=organisation,
@@ -85,7 +96,11 @@ def account_request_submit(
         action=AuditAction.ACCOUNT_REQUEST,
         organisation=organisation,
         request=request,
-        details={"request": pending.pk, "kind": kind, "expires_on": expires_on.isoformat()},
+        details={
+            "request": pending.pk,
+            "kind": kind,
+            "expires_on": expires_on.isoformat() if expires_on else None,
+        },
     )
     transaction.on_commit(lambda: _enqueue_account_request(pending.pk))
     return pending
@@ -201,13 +216,19 @@ def account_activate(*, account, actor, expires_on=None, request=None):
 def account_rename(
     *, account, actor, legal_forename, legal_surname, display_name, new_username=False, request=None
 ):
-    """Change an account's names; a new username brings a new email (old kept as alias) and a new password."""
+    """Change an account's names; a new username brings a new email (old kept as alias) and a new password.
+
+    The display name follows the new names unless it is one a person chose (not the one the old names made).
+    """
     before = _names(account)
+    made_from_old_names = display_name_for(account.kind, account.legal_forename, account.legal_surname)
+    display_name = display_name.strip()
     account.legal_forename = legal_forename.strip()
     account.legal_surname = legal_surname.strip()
-    account.display_name = display_name.strip() or display_name_for(
-        account.kind, legal_forename, legal_surname
-    )
+    # A display name made from the names follows them ("Elin B" becomes "Elan B"); one a person chose stays.
+    if not display_name or display_name == made_from_old_names:
+        display_name = display_name_for(account.kind, legal_forename, legal_surname)
+    account.display_name = display_name
     if new_username:
         EmailAlias.objects.create(account=account, email=account.email)
         account.username = username_allocate(forename=legal_forename, surname=legal_surname, account=account)

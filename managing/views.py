@@ -11,15 +11,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import COUNTED, action_label
 from accounts.lifecycle import needs_new_expiry
-from accounts.models import Account
+from accounts.models import Account, AccountRequest
 from accounts.permissions import Action, organisation_ids_for, require
-from accounts.selectors import SECTIONS, organisation_from_request
+from accounts.selectors import SECTIONS, by_surname, organisation_from_request
 from accounts.services import today
 from accounts.spreadsheets import safe_cell
 from managing.forms import (
@@ -88,10 +88,39 @@ def add_user_warning(request, section):
         {
             "section": section,
             "organisation": organisation,
+            "warning": ADD_WARNINGS.get(section, ADD_WARNINGS["school"]),
             "form_url": f"{reverse('accounts:manage_add', args=[section])}?org={organisation.code}",
             "back_url": _list_url(section, organisation),
         },
     )
+
+
+# "Are you sure?": a school's staff and learners come from its MIS; an LA or consortium has no MIS of its own.
+ADD_WARNINGS = {
+    "school": gettext_lazy(
+        "Staff and learner accounts will be automatically created based on the information in your school's MIS. "
+        "Please only use this feature for users who are not maintained in your MIS."
+    ),
+    "organisation": gettext_lazy(
+        "Staff and learner accounts are created automatically from each school's MIS. Please only use this "
+        "feature for people who need an account for their work with your local authority or consortium and "
+        "have none from a school."
+    ),
+}
+
+
+def _added_message(pending):
+    """What Add User did: the account made already (a worker was quick, or tasks run in-process), or queued."""
+    pending.refresh_from_db(fields=["status", "account"])
+    name = f"{pending.legal_forename} {pending.legal_surname}"
+    if pending.status == AccountRequest.Status.DONE and pending.account_id:
+        return _("The account for %(name)s has been created. Its username is %(username)s.") % {
+            "name": name,
+            "username": pending.account.username,
+        }
+    return _(
+        "An account has been requested for %(name)s. It is listed under Accounts being created until it is ready."
+    ) % {"name": name}
 
 
 @sensitive_post_parameters("password")
@@ -110,6 +139,7 @@ def add_user(request, section):
                 style=data["password_choice"],
                 legal_forename=data["legal_forename"],
                 legal_surname=data["legal_surname"],
+                organisation=organisation,
             )
         pending = account_request_submit(
             actor=request.user,
@@ -123,11 +153,7 @@ def add_user(request, section):
             request=request,
             **form.optional_fields(),
         )
-        messages.success(
-            request,
-            _("The account for %(name)s has been requested. It appears in the list once it has been created.")
-            % {"name": f"{pending.legal_forename} {pending.legal_surname}"},
-        )
+        messages.success(request, _added_message(pending))
         return redirect(_list_url(section, organisation))
     return render(
         request,
@@ -238,7 +264,7 @@ def expiring(request):
     accounts = (
         expiring_accounts(request.user, on=today())
         .select_related("organisation")
-        .order_by("expires_on", "legal_surname", "pk")
+        .order_by("expires_on", *by_surname())
     )
     return render(
         request,
@@ -352,7 +378,8 @@ def audit_export(request):
     """The filtered audit trail as CSV (a POST because the download itself is audited)."""
     _form, filters, events = _audit_filters(request, request.POST)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+    name = pgettext("file name", "audit")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     writer = csv.writer(response)
     writer.writerow([str(column) for column in CSV_COLUMNS])
     count = 0

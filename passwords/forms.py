@@ -6,23 +6,41 @@ from django.utils.translation import gettext_lazy as _
 
 from passwords.models import GroupResetJob
 
+# Django's own wording for these has no Welsh in Django's catalogue (its Welsh predates the curly apostrophe in
+# "didn’t"), so the portal words them itself, in its own catalogue.
+MISMATCH = _("The two passwords are not the same. Type the same password in both boxes.")
+CONFIRM_HELP = _("Type the same password again, to check it.")
+
+
+def _label_fields(form):
+    form.fields["new_password1"].label = _("New password")
+    form.fields["new_password2"].label = _("Confirm new password")
+    form.fields["new_password2"].help_text = CONFIRM_HELP
+
 
 class AccountPasswordForm(SetPasswordForm):
     """Staff choose a password for someone else: typed twice, checked against the policy for that account."""
 
+    error_messages = {**SetPasswordForm.error_messages, "password_mismatch": MISMATCH}
+
     def __init__(self, user, *args, **kwargs):
         super().__init__(user, *args, **kwargs)
-        self.fields["new_password1"].label = _("New password")
-        self.fields["new_password2"].label = _("Confirm new password")
+        _label_fields(self)
 
 
 class OwnPasswordForm(PasswordChangeForm):
     """My Profile: the current password, then the new one twice (a suggestion may be filled in)."""
 
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_mismatch": MISMATCH,
+        "password_incorrect": _("Your current password is not right. Type it again."),
+    }
+
     def __init__(self, user, *args, suggestion=None, **kwargs):
         super().__init__(user, *args, **kwargs)
-        self.fields["new_password1"].label = _("New password")
-        self.fields["new_password2"].label = _("Confirm new password")
+        _label_fields(self)
+        self.fields["old_password"].label = _("Current password")
         if suggestion:
             for name in ("new_password1", "new_password2"):
                 self.fields[name].widget = forms.PasswordInput(

@@ -40,9 +40,16 @@ class PasswordResult:
 
 def password_generate(*, account, language: str | None = None, style: str | None = None) -> str:
     """A new password the policy accepts, in `style` ("learner": word and digits; "random"), by default the
-    account's own (learners get the learner style)."""
-    language = language or translation.get_language() or "en"
+    account's own (learners get the learner style).
+
+    Learner-style words are in `language` if given, else in the language of the account's school where it
+    teaches in one (a Welsh-medium school's learners get Welsh words), else in the reader's language.
+    """
     learner_style = account.is_learner if style is None else style == "learner"
+    if language is None:
+        language = translation.get_language() or "en"
+        if learner_style and account.organisation_id is not None:
+            language = account.organisation.learner_password_language(default=language)
     for _attempt in range(MAX_DRAWS):
         candidate = learner_password(language=language) if learner_style else random_password()
         try:
@@ -195,6 +202,8 @@ def group_reset_start(
     )
     job.full_clean()
     job.save()
+    if language is None:  # once for the group, not a look-up per learner
+        language = organisation.learner_password_language(default=translation.get_language() or "en")
     passwords = _group_passwords(members, language=language)
     GroupResetItem.objects.bulk_create(
         [

@@ -16,6 +16,7 @@ SLIP_FIELDS = (
     "email",
     "organisation__name",
     "organisation__name_cy",
+    "registration_group",
 )
 
 
@@ -40,8 +41,9 @@ def slips_for(accounts, *, with_passwords: bool, language: str) -> list[Slip]:
             email=email,
             school=(name_cy if language == "cy" and name_cy else name),
             password=passwords.get(pk),
+            group=group,
         )
-        for pk, forename, surname, username, email, name, name_cy in rows
+        for pk, forename, surname, username, email, name, name_cy, group in rows
     ]
 
 

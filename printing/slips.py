@@ -43,6 +43,7 @@ class Slip:
     email: str
     school: str
     password: str | None = None
+    group: str = ""  # a learner's registration group, printed on the slip (a class sorts its slips by it)
 
 
 @cache
@@ -71,6 +72,7 @@ def slips_pdf(
             "password": _("Password"),
             "no_password": _("Not available: reset the password to print it"),
             "sign_in": _("Sign in at %(address)s") % {"address": sign_in_url},
+            "group": _("Reg group"),
         }
         canvas = Canvas(buffer, pagesize=A4, pageCompression=1, lang=language, initialFontName=FONT)
         canvas.setTitle(title or _("Sign-in details"))
@@ -117,7 +119,8 @@ def _draw_slip(canvas, slip, x, top, width, labels, with_passwords):
     left = x + PADDING
     y = top - PADDING - 8
     canvas.setFillGray(0.3)
-    _fit(canvas, slip.school, FONT, 8.5, inner, left, y)
+    heading = f"{slip.school} · {labels['group']} {slip.group}" if slip.group else slip.school
+    _fit(canvas, heading, FONT, 8.5, inner, left, y)
     canvas.setFillGray(0)
     y -= 17
     _fit(canvas, f"{slip.forename} {slip.surname}", FONT_BOLD, 13, inner, left, y)

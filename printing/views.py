@@ -2,11 +2,16 @@
 
 import io
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.caching import no_store
@@ -49,7 +54,11 @@ def _pdf_response(request, accounts, *, with_passwords, filename, title=""):
     )
     return no_store(
         FileResponse(
-            io.BytesIO(pdf), content_type="application/pdf", as_attachment=False, filename=f"{filename}.pdf"
+            # A download, never a page in place of the portal: the reader stays where they were.
+            io.BytesIO(pdf),
+            content_type="application/pdf",
+            as_attachment=True,
+            filename=f"{filename}.pdf",
         )
     )
 
@@ -125,7 +134,9 @@ def selected(request, variant):
     except ValueError as exc:
         raise Http404 from exc
     if not ids:
-        raise Http404
+        # Nothing ticked: say so on the list they came from, not a 404.
+        messages.error(request, _("Tick at least one learner, then choose Print Selected."))
+        return redirect(_back_to_list(request))
     accounts = list(
         Account.objects.restrict(request.user, Action.VIEW).filter(pk__in=ids).select_related("organisation")
     )
@@ -143,11 +154,25 @@ def selected(request, variant):
         request=request,
         what="selected",
     )
-    return _pdf_response(request, accounts, with_passwords=with_passwords, filename="selected")
+    return _pdf_response(
+        request, accounts, with_passwords=with_passwords, filename=pgettext("file name", "selected-learners")
+    )
+
+
+def _back_to_list(request):
+    """The page the form was on (this site's own only), else View Learners."""
+    back = request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return back
+    return reverse("accounts:user_list", args=["learners"])
 
 
 # Download Passwords -------------------------------------------------------------------------------------------
 
+# The start of a download's file name, in the reader's language.
+FILE_NAMES = {"pupils": pgettext_lazy("file name", "pupils"), "staff": pgettext_lazy("file name", "staff")}
 DOWNLOADS = {
     # slug: (action, account kind, rows, writer)
     "pupils": (Action.DOWNLOAD_PUPILS_CSV, Account.Kind.LEARNER, selectors.pupil_rows, pupils_csv),
@@ -194,5 +219,7 @@ def download(request, slug):
     )
     response = StreamingHttpResponse(writer(data), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{organisation.code}-{stamp}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{FILE_NAMES[slug]}-{organisation.code}-{stamp}.csv"'
+    )
     return no_store(response)

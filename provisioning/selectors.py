@@ -37,10 +37,18 @@ def notices_pending(actor, organisation=None):
     return qs
 
 
+CHART_DATE_WIDTH = 110  # the run's date and time, left of the bars
+CHART_DIGIT_WIDTH = 7  # an upper bound for one character at the labels' 11 px
+
+
 def chart_series(runs, *, width=320, bar_height=14, gap=6):
-    """Bars for created (and deactivated) per run, oldest first, scaled to the largest: an SVG without script."""
+    """Bars for created (and deactivated) per run, oldest first, scaled to the largest: an SVG without script.
+
+    The drawing is wide enough for the longest count's label after the longest bar ("+801" was clipped to "+").
+    """
     runs = list(reversed(runs))
     peak = max([max(r.created + r.transferred_in, r.deactivated) for r in runs] + [1])
+    label_room = 4 + CHART_DIGIT_WIDTH * (len(str(peak)) + 1) + 4
     rows = []
     y = 0
     for run in runs:
@@ -51,12 +59,20 @@ def chart_series(runs, *, width=320, bar_height=14, gap=6):
                 "made": made,
                 "made_w": round(width * made / peak, 1),
                 "gone_w": round(width * run.deactivated / peak, 1),
+                "made_x": CHART_DATE_WIDTH + round(width * made / peak, 1) + 4,
+                "gone_x": CHART_DATE_WIDTH + round(width * run.deactivated / peak, 1) + 4,
                 "y": y,
                 "y2": y + bar_height,
             }
         )
         y += 2 * bar_height + gap
-    return {"rows": rows, "height": max(y, 1), "width": width + 120, "bar_height": bar_height, "label_x": 0}
+    return {
+        "rows": rows,
+        "height": max(y, 1),
+        "width": CHART_DATE_WIDTH + width + label_room,
+        "bar_height": bar_height,
+        "label_x": 0,
+    }
 
 
 def upload_retry_after(organisation, *, now=None) -> int:

@@ -1,5 +1,6 @@
 """Shared fixtures: a small Wales and the named people the tests talk about; the SQLite run's selection."""
 
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -7,7 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
-from accounts.models import Account, Organisation, RoleGrant
+from accounts.models import SUPPLY_TEACHER_ROLE, Account, Organisation, RoleGrant
+from accounts.services import today
 from tests.factories import AccountFactory, OrganisationFactory, grant, learner, staff
 from ump.celery import app as celery_app
 
@@ -148,6 +150,32 @@ def governor(wales):
         source=Account.Source.MANUAL,
         legal_forename="Alun",
         legal_surname="Tudur",
+    )
+
+
+@pytest.fixture
+def supply_teacher(wales):
+    """A school non-MIS user of type supply teacher: school staff for the school's learners."""
+    return AccountFactory(
+        organisation=wales.secondary,
+        kind=K.SCHOOL_NON_MIS,
+        source=Account.Source.MANUAL,
+        staff_role=SUPPLY_TEACHER_ROLE,
+        legal_forename="Dyfrig",
+        legal_surname="Morgan",
+        expires_on=today() + timedelta(days=60),
+    )
+
+
+@pytest.fixture
+def service_account(wales):
+    return AccountFactory(
+        organisation=wales.secondary,
+        kind=K.SERVICE,
+        source=Account.Source.MANUAL,
+        legal_forename="Argraffydd",
+        legal_surname="Llyfrgell",
+        expires_on=today() + timedelta(days=60),
     )
 
 

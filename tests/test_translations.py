@@ -84,3 +84,47 @@ class WelshCatalogueTests:
             "then write their Welsh in django.po):\n"
             + "\n".join(f"  {msgid!r}" for _, msgid, _ in sorted(new))
         )
+
+
+# A Welsh reviewer's corrections (issue 12): forms that must not come back, with why.
+FORBIDDEN = {
+    r"\by MIS\b": "'y MIS' reads as 'the month': ar yr MIS",
+    r"\bneu (gwrthod|diystyr|caew|dewis)": "soft mutation after 'neu': neu wrthodwch, ddiystyrwch, gaewch, ddewiswch",
+    r"\bi Darparu\b": "soft mutation after 'i': Yn ôl i Ddarparu",
+    r"\bCreu Cyfrinair\b|\bCreu enw defnyddiwr\b": "Generate is Cynhyrchu",
+    r"\bymdrechion\b": "sign-in attempts are ymgeisiau",
+    r"\ba rhoi cynnig\b": "a rhowch gynnig arall arni",
+    r"\bDoes (dim|gan)\b": "one register: Nid oes",
+    r"wedi'i wneud cais amdano": "Mae cais wedi'i wneud am gyfrif ar gyfer ...",
+}
+REQUIRED = {
+    "Main": "Prif lywio",
+    "has a copy": "mae ganddo gopi",
+    "role grant": "rôl a roddwyd",
+    "User changed password": "Cyfrinair wedi'i newid gan y defnyddiwr",
+    "Back to Provisioning": "Yn ôl i Ddarparu",
+    "Generate Password": "Cynhyrchu Cyfrinair",
+    "The OneRoster package lacks manifest.csv, orgs.csv or users.csv.": (
+        "Mae manifest.csv, orgs.csv neu users.csv ar goll o'r pecyn OneRoster."
+    ),
+}
+
+
+class WelshReviewTests:
+    def test_no_translation_uses_a_form_the_reviewer_corrected(self):
+        found = []
+        for entry in committed_catalogue():
+            for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+                for pattern, why in FORBIDDEN.items():
+                    if re.search(pattern, text):
+                        found.append(f"{entry.msgid!r}: {text!r} ({why})")
+        assert not found, "\n".join(found)
+
+    def test_the_reviewers_wording_is_used(self):
+        translations = {entry.msgid: entry.msgstr for entry in committed_catalogue()}
+        wrong = {
+            msgid: translations.get(msgid)
+            for msgid, welsh in REQUIRED.items()
+            if translations.get(msgid) != welsh
+        }
+        assert not wrong

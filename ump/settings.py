@@ -141,6 +141,8 @@ STORAGES = {
         )
     },
 }
+# Files served at the site's root by WhiteNoise (browsers ask for /favicon.ico whatever the page links).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

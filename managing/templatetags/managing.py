@@ -2,8 +2,8 @@
 
 from django import template
 
-from accounts.models import Account, Organisation
-from accounts.permissions import Action, can, organisations_for
+from accounts.models import Account
+from accounts.permissions import can
 from accounts.services import today
 from managing.selectors import expiring_accounts, may_manage_expiring, pending_requests
 from managing.services import reactivation_action
@@ -33,13 +33,8 @@ def manage_nav(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    la_or_consortium = (Organisation.Kind.LOCAL_AUTHORITY, Organisation.Kind.CONSORTIUM)
-    return {
-        "expiring": may_manage_expiring(user),
-        "la_users": organisations_for(user, Action.VIEW, kinds=ORGANISATION_USERS)
-        .filter(kind__in=la_or_consortium)
-        .exists(),
-    }
+    # Manage Local Authority Non-MIS Users is the View Users section "organisation" (base.html's navigation).
+    return {"expiring": may_manage_expiring(user)}
 
 
 @register.simple_tag

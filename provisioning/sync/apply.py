@@ -316,10 +316,18 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
         for n, (item, plan, _r) in enumerate(applying)
         for kind, record, h in plan.creates
     )
+    languages = {
+        item.organisation.pk: item.organisation.learner_password_language() for item, _p, _r in applying
+    }
     while chunk := list(itertools.islice(pending, CREATE_CHUNK)):
         new_rows = _new_account_rows([create for _n, create in chunk], now, reserved)
         made = rows.accounts_insert(new_rows)
-        _store_initial_passwords([(row["kind"], pk) for row, pk in zip(new_rows, made, strict=True)])
+        _store_initial_passwords(
+            [
+                (row["kind"], pk, languages[row["organisation_id"]])
+                for row, pk in zip(new_rows, made, strict=True)
+            ]
+        )
         for (n, _create), pk in zip(chunk, made, strict=True):
             created[n].append(pk)
     batch.step("update")
@@ -383,11 +391,18 @@ def _new_account_rows(creates: list, now, reserved: dict) -> list[dict]:
     return new_rows
 
 
-def _store_initial_passwords(kinds_ids: list[tuple[str, int]]) -> None:
+def _store_initial_passwords(kinds_ids: list[tuple[str, int, str]]) -> None:
+    """Every new account's first password: learners' in their school's language of teaching (English where it
+    has none recorded or teaches in both), everyone else's random."""
     draws = Draws()  # one read of the system's randomness serves hundreds of passwords
     items = [
-        (pk, learner_password(draws=draws) if kind == LEARNER else random_password(draws=draws))
-        for kind, pk in kinds_ids
+        (
+            pk,
+            learner_password(language=language, draws=draws)
+            if kind == LEARNER
+            else random_password(draws=draws),
+        )
+        for kind, pk, language in kinds_ids
     ]
     shown_passwords_store_bulk(items=items, new=True)
 

@@ -325,6 +325,8 @@ def _copy_plan() -> list[tuple]:
     """Account's columns for COPY (the id first), with the value each takes when a new row does not give one."""
     plan = []
     for f in Account._meta.concrete_fields:
+        if f.generated:
+            continue  # the database computes it (search_name)
         callable_default = f.has_default() and callable(f.default)
         default = (
             None if callable_default else (f.get_default() if f.has_default() else None if f.null else "")

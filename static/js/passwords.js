@@ -7,9 +7,12 @@
 
   function hide(box) {
     var value = box.querySelector(".js-value");
+    var copy = box.querySelector(".js-copy");
     value.textContent = "";
     value.hidden = true;
-    box.querySelector(".js-copy").hidden = true;
+    copy.hidden = true;
+    // The next reveal starts afresh: Copy, not "Copied" from the last time.
+    if (copy.dataset.label) { copy.textContent = copy.dataset.label; }
     box.querySelector(".js-reveal").hidden = false;
     box.style.minWidth = "";
     box.style.minHeight = "";
@@ -37,7 +40,10 @@
       value.hidden = false;
       box.querySelector(".js-copy").hidden = false;
       // Move focus inside the box before hiding the button that has it, or focusout hides it all again.
-      box.querySelector(".js-copy").focus();
+      // Without preventScroll Chromium scrolls a Copy button that lands below the fold to the middle of the
+      // window: on a row low in the window the page jumped ~480 px and the pointer, no longer over the box,
+      // hid the password at once.
+      box.querySelector(".js-copy").focus({ preventScroll: true });
       box.querySelector(".js-reveal").hidden = true;
     }).catch(function (error) {
       var value = box.querySelector(".js-value");
@@ -53,8 +59,10 @@
       reveal(box);
     } else if (event.target.closest(".js-copy")) {
       var text = box.querySelector(".js-value").textContent;
+      var copy = box.querySelector(".js-copy");
       navigator.clipboard.writeText(text).then(function () {
-        box.querySelector(".js-copy").textContent = i18n.dataset.copied;
+        if (!copy.dataset.label) { copy.dataset.label = copy.textContent; }
+        copy.textContent = i18n.dataset.copied;
       });
     }
   });

@@ -42,6 +42,28 @@ class TestImportOrganisations:
         call_command("import_organisations", str(path))
         assert Organisation.objects.get(code="GWE").name_cy == "Consortiwm Gogledd – Cymru"
 
+    def test_an_optional_column_records_each_schools_language_medium(self, tmp_path):
+        path = tmp_path / "orgs.csv"
+        with_medium = GOOD.replace("parent_code\n", "parent_code,language_medium\n", 1).replace(
+            "secondary,661\n", "secondary,661,Welsh\n"
+        )
+        path.write_text(with_medium, encoding="utf-8")
+        call_command("import_organisations", str(path))
+        school = Organisation.objects.get(code="6614002")
+        assert school.language_medium == Organisation.Medium.WELSH
+        assert school.learner_password_language() == "cy"
+        path.write_text(GOOD, encoding="utf-8")  # a file without the column leaves the medium as it was
+        call_command("import_organisations", str(path))
+        assert Organisation.objects.get(code="6614002").language_medium == Organisation.Medium.WELSH
+
+    def test_an_unknown_language_medium_is_refused(self, tmp_path):
+        path = tmp_path / "orgs.csv"
+        path.write_text(
+            "code,kind,name,name_cy,phase,parent_code,language_medium\n6614002,school,X,,secondary,,klingon\n"
+        )
+        with pytest.raises(CommandError, match="language medium"):
+            call_command("import_organisations", str(path))
+
     def test_a_missing_parent_is_reported(self, tmp_path):
         path = tmp_path / "orgs.csv"
         path.write_text("code,kind,name,name_cy,phase,parent_code\n6614002,school,X,,secondary,999\n")

@@ -29,6 +29,10 @@ ALL = set(K)
 # admin's grant covers the LA's own accounts (LA non-MIS users), not its schools' and not the consortium
 # above it; a consortium admin's covers the consortium's own accounts, not its LAs' or their schools'.
 STAFF_ROLES = ("teacher", "digital_champion", "la_admin", "consortium_admin", "national_admin")
+# School non-MIS users who sign in at the school: a supply teacher is school staff (the help: ANY school staff
+# user may reset a learner's password); a governor and a service account have no powers over anyone.
+SCHOOL_STAFF_ALIKE = ("supply_teacher",)
+POWERLESS = ("governor", "service")
 OWN_ORGANISATION_USERS = {
     "la_admin": {K.LA_NON_MIS},
     "consortium_admin": {K.CONSORTIUM_NON_MIS},
@@ -77,12 +81,15 @@ EXPECTED[A.PRINT_WITH_PASSWORD] = EXPECTED[A.PRINT_DETAILS]
 EXPECTED[A.REACTIVATE] = EXPECTED[A.DEACTIVATE]
 EXPECTED[A.REACTIVATE_EXPIRED] = EXPECTED[A.DEACTIVATE]
 EXPECTED[A.MANAGE_EXPIRING] = EXPECTED[A.DEACTIVATE]
+for _rules in EXPECTED.values():
+    _rules.update(dict.fromkeys(SCHOOL_STAFF_ALIKE, _rules["teacher"]))
+    _rules.update(dict.fromkeys(POWERLESS, set()))
 ORG_EXPECTED = {
     # action, kind of the scope -> roles, at a school: no LA or consortium admin holds a role there
-    (A.DOWNLOAD_PUPILS_CSV, K.LEARNER): {"teacher", "digital_champion", "national_admin"},
+    (A.DOWNLOAD_PUPILS_CSV, K.LEARNER): {"teacher", "supply_teacher", "digital_champion", "national_admin"},
     (A.DOWNLOAD_STAFF_CSV, K.STAFF): {"digital_champion", "national_admin"},
-    (A.PRINT_GROUP, K.LEARNER): {"teacher", "digital_champion", "national_admin"},
-    (A.RESET_GROUP, K.LEARNER): {"teacher", "digital_champion", "national_admin"},
+    (A.PRINT_GROUP, K.LEARNER): {"teacher", "supply_teacher", "digital_champion", "national_admin"},
+    (A.RESET_GROUP, K.LEARNER): {"teacher", "supply_teacher", "digital_champion", "national_admin"},
     (A.CREATE_ACCOUNT, K.LEARNER): set(),
     (A.CREATE_ACCOUNT, K.STAFF): set(),
     (A.CREATE_ACCOUNT, K.GOVERNOR): {"digital_champion", "national_admin"},
@@ -92,9 +99,22 @@ ORG_EXPECTED = {
 
 
 @pytest.fixture
-def people(wales, digital_champion, teacher, la_admin, consortium_admin, national_admin):
+def people(
+    wales,
+    digital_champion,
+    teacher,
+    supply_teacher,
+    governor,
+    service_account,
+    la_admin,
+    consortium_admin,
+    national_admin,
+):
     return {
         "teacher": teacher,
+        "supply_teacher": supply_teacher,
+        "governor": governor,
+        "service": service_account,
         "digital_champion": digital_champion,
         "la_admin": la_admin,
         "consortium_admin": consortium_admin,
@@ -186,6 +206,34 @@ class TestWalk(TableShapeTests):
         assert can(lead, A.CREATE_ACCOUNT, Scope(wales.secondary, K.ITE_STUDENT))
         assert not can(lead, A.CREATE_ACCOUNT, Scope(wales.secondary, K.GOVERNOR))
         assert not can(lead, A.CREATE_ACCOUNT, Scope(wales.other_school, K.ITE_STUDENT))
+
+    def test_a_supply_teacher_acts_on_learners_of_their_school_only(
+        self, wales, supply_teacher, secondary_learner, other_learner, teacher
+    ):
+        for action in (A.RESET_PASSWORD, A.SHOW_PASSWORD, A.PRINT_DETAILS, A.PRINT_WITH_PASSWORD):
+            assert can(supply_teacher, action, secondary_learner), action
+            assert not can(supply_teacher, action, other_learner), action
+            assert not can(supply_teacher, action, teacher), action
+        assert can(supply_teacher, A.PRINT_GROUP, Scope(wales.secondary, K.LEARNER))
+
+    def test_other_school_non_mis_users_are_not_school_staff(self, wales, secondary_learner):
+        for role in ("temporary_staff", "stakeholder", ""):
+            other = AccountFactory(
+                organisation=wales.secondary,
+                kind=K.SCHOOL_NON_MIS,
+                source=Account.Source.MANUAL,
+                staff_role=role,
+            )
+            assert not can(other, A.RESET_PASSWORD, secondary_learner), role
+
+    def test_a_staff_role_of_supply_teacher_on_a_governor_gives_nothing(self, wales, secondary_learner):
+        governor = AccountFactory(
+            organisation=wales.secondary,
+            kind=K.GOVERNOR,
+            source=Account.Source.MANUAL,
+            staff_role="supply_teacher",
+        )
+        assert not can(governor, A.RESET_PASSWORD, secondary_learner)
 
     def test_deactivated_actors_may_do_nothing(self, digital_champion, secondary_learner):
         digital_champion.status = Account.Status.DEACTIVATED

@@ -1,14 +1,17 @@
 """organisation_from_request: the one way a page learns which organisation it is for (`?org=CODE`)."""
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.test import RequestFactory
+from django.urls import reverse
 
 from accounts.models import Account, Organisation, RoleGrant
 from accounts.permissions import Action
-from accounts.selectors import organisation_from_request
-from tests.factories import grant
+from accounts.selectors import group_choices, organisation_from_request
+from tests.factories import grant, learner
 
 K = Account.Kind
 SCHOOLS = (Organisation.Kind.SCHOOL,)
@@ -70,3 +73,28 @@ class OrganisationFromRequestTests:
     def test_without_a_code_someone_who_may_act_nowhere_is_refused(self, wales, secondary_learner):
         with pytest.raises(Http404):
             organisation_from_request(request_as(secondary_learner), Action.RESET_GROUP)
+
+
+@pytest.mark.django_db
+class GroupChoicesTests:
+    def test_years_groups_and_classes_come_in_school_order(self, wales):
+        for year, reg, cls in [
+            ("10", "10A", "10Ma1"),
+            ("7", "7A", "7Ma2"),
+            ("R", "R", "R1"),
+            ("1", "1B", "1Ma10"),
+        ]:
+            learner(wales.primary, year_group=year, registration_group=reg, classes=[cls])
+        choices = group_choices(organisation=wales.primary)
+        assert choices["years"] == ["R", "1", "7", "10"]
+        assert choices["reg_groups"] == ["R", "1B", "7A", "10A"]
+        assert choices["classes"] == ["R1", "1Ma10", "7Ma2", "10Ma1"]
+
+    def test_the_print_and_reset_pages_offer_them_in_that_order(self, wales, login, teacher):
+        for reg in ("10A", "7A", "R"):
+            learner(wales.secondary, registration_group=reg)
+        client = login(teacher)
+        for url in (reverse("printing:group_choose"), reverse("passwords:group_reset")):
+            page = client.get(url, {"org": wales.secondary.code}).content.decode()
+            offered = [g for g in re.findall(r'<option value="([^"]*)"', page) if g in ("R", "7A", "10A")]
+            assert offered[:3] == ["R", "7A", "10A"], url

@@ -6,13 +6,10 @@ at an LA or consortium covers that organisation's own accounts only; a school's 
 school or a national one. What the LA admin may not see is a 404, as for any other school.
 """
 
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
 
 from accounts.models import Account, AuditEvent, RoleGrant
-from accounts.services import today
 from passwords import services as password_services
 from tests.factories import AccountFactory, grant
 
@@ -33,16 +30,6 @@ def staff_password(teacher, digital_champion):
     """The teacher's password as the school's Digital Champion set it: sealed, so Show password has one."""
     password_services.password_set(account=teacher, actor=digital_champion, new_password=PASSWORD)
     return teacher
-
-
-@pytest.fixture
-def supply_teacher(wales):
-    return AccountFactory(
-        organisation=wales.secondary,
-        kind=K.SCHOOL_NON_MIS,
-        source=Account.Source.MANUAL,
-        expires_on=today() + timedelta(days=60),
-    )
 
 
 @pytest.fixture
@@ -133,8 +120,13 @@ class TestNavigation:
         for what, url in SCHOOL_PAGES.items():
             assert f'href="{url}"' not in home, f"{what} is offered"
             assert client.get(url).status_code in (403, 404), what
-        assert "Manage Local Authority Non-MIS Users" in home
-        assert f'href="{reverse("accounts:user_list", args=["organisation"])}"' in home
+        assert "Manage Local Authority Non-MIS Users" in home and "Organisation users" not in home
+        # one page, one name: the help's
+        assert (
+            home.count(f'href="{reverse("accounts:user_list", args=["organisation"])}"') <= 2
+        )  # nav and home
+        listing = client.get(reverse("accounts:user_list", args=["organisation"])).content.decode()
+        assert "Manage Local Authority Non-MIS Users" in listing and "Organisation users" not in listing
         assert f'href="{reverse("accounts:audit")}"' in home
 
     def test_a_digital_champion_is_still_offered_their_schools_pages(self, login, digital_champion):

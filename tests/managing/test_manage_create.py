@@ -108,6 +108,16 @@ class TestAddUser:
         page = client.get(reverse("accounts:user_list", args=["governors"])).content.decode()
         assert "Hopwood, Mererid" not in page and "HopwoodM" in page
 
+    def test_while_queued_the_message_says_where_the_request_is_listed(
+        self, login, digital_champion, wales, django_capture_on_commit_callbacks
+    ):
+        client = login(digital_champion)
+        with django_capture_on_commit_callbacks(execute=False):
+            response = client.post(form_url("governors", wales.secondary), governor_data(), follow=True)
+        page = response.content.decode()
+        assert "An account has been requested for Mererid Hopwood" in page
+        assert "listed under Accounts being created" in page
+
     def test_a_typed_password_must_meet_the_policy(self, login, digital_champion, wales):
         response = login(digital_champion).post(
             form_url("governors", wales.secondary), governor_data(password_choice="typed", password="short")
@@ -159,6 +169,60 @@ class TestAddUser:
                 form_url("governors", wales.secondary), governor_data(duration=duration)
             )
         assert Account.objects.get(legal_surname="Hopwood").expires_on == expected(today())
+
+    def test_a_governor_may_have_no_end_date_and_still_closes_after_90_days_unseen(
+        self, login, digital_champion, wales, django_capture_on_commit_callbacks
+    ):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from accounts.lifecycle import due_for_inactivity
+
+        client = login(digital_champion)
+        page = client.get(form_url("governors", wales.secondary)).content.decode()
+        assert 'value="none"' in page and "No end date" in page
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(form_url("governors", wales.secondary), governor_data(duration="none"))
+        governor = Account.objects.get(legal_surname="Hopwood")
+        assert governor.is_active and governor.expires_on is None
+        long_ago = timezone.now() - timedelta(days=91)
+        Account.objects.filter(pk=governor.pk).update(created_at=long_ago, status_changed_at=long_ago)
+        assert due_for_inactivity(today()).filter(pk=governor.pk).exists()
+
+    def test_an_la_user_may_have_no_end_date(
+        self, login, la_admin, wales, django_capture_on_commit_callbacks
+    ):
+        data = governor_data(user_type="la_user", duration="none")
+        with django_capture_on_commit_callbacks(execute=True):
+            login(la_admin).post(form_url("organisation", wales.la), data)
+        assert Account.objects.get(legal_surname="Hopwood").expires_on is None
+
+    def test_supply_teachers_and_student_teachers_still_need_an_end_date(
+        self, login, digital_champion, wales
+    ):
+        client = login(digital_champion)
+        assert 'value="none"' not in client.get(form_url("non-mis", wales.secondary)).content.decode()
+        response = client.post(
+            form_url("non-mis", wales.secondary), governor_data(user_type="supply_teacher", duration="none")
+        )
+        assert response.status_code == 200 and not AccountRequest.objects.exists()
+
+    def test_the_service_refuses_no_end_date_for_a_temporary_account(self, digital_champion, wales):
+        from django.core.exceptions import ValidationError
+
+        from managing.services import account_request_submit
+
+        with pytest.raises(ValidationError):
+            account_request_submit(
+                actor=digital_champion,
+                organisation=wales.secondary,
+                kind=K.SCHOOL_NON_MIS,
+                legal_forename="Dyfrig",
+                legal_surname="Morgan",
+                password="Tywydd2026x",
+                expires_on=None,
+            )
 
     def test_a_likely_duplicate_must_be_confirmed(
         self, login, digital_champion, wales, django_capture_on_commit_callbacks
@@ -401,6 +465,30 @@ class TestQueueFailuresAndNavigation:
         assert pending.status == AccountRequest.Status.FAILED and pending.sealed_password is None
         assert AuditEvent.objects.filter(action="account.request_failed", outcome="failure").exists()
 
+    def test_the_la_warning_does_not_speak_of_a_schools_mis(self, login, la_admin, digital_champion, wales):
+        la_page = login(la_admin).get(warning_url("organisation", wales.la)).content.decode()
+        assert "your school's MIS" not in la_page.replace("&#x27;", "'")
+        assert "local authority or consortium" in la_page
+        school_page = login(digital_champion).get(warning_url("governors", wales.secondary)).content.decode()
+        assert "your school's MIS" in school_page.replace("&#x27;", "'")
+        client = login(digital_champion)
+        client.cookies["django_language"] = "cy"
+        welsh = client.get(warning_url("governors", wales.secondary)).content.decode().replace("&#x27;", "'")
+        assert "MIS eich ysgol" in welsh and "your school's MIS" not in welsh
+
+    def test_only_learner_search_hints_mention_admission_numbers(
+        self, login, la_admin, digital_champion, wales
+    ):
+        def hint(client, section, org):
+            page = client.get(
+                reverse("accounts:user_list", args=[section]), {"org": org.code}
+            ).content.decode()
+            return page.split('id="q-hint"', 1)[1].split("</p>", 1)[0]
+
+        assert "admission number" not in hint(login(la_admin), "organisation", wales.la)
+        assert "admission number" not in hint(login(digital_champion), "governors", wales.secondary)
+        assert "admission number" in hint(login(digital_champion), "learners", wales.secondary)
+
     def test_la_admins_see_manage_la_non_mis_users(self, login, la_admin, digital_champion):
         label = "Manage Local Authority Non-MIS Users"
         assert label in login(la_admin).get(reverse("accounts:home")).content.decode()
@@ -423,3 +511,17 @@ class TestQueueFailuresAndNavigation:
             html = response.content.decode()
             assert response.status_code == 200 and '<html lang="cy">' in html
             assert heading in html and button in html and english not in html
+
+
+@pytest.mark.django_db(transaction=True)
+class TestMessageAfterAddUser:
+    def test_when_the_account_is_made_at_once_the_message_says_so(self, client, wales):
+        """Tasks in-process (the demo) or a quick worker: the account is listed already, and the message says
+        it was created, with its username, not that it will appear once it is."""
+        champion = staff(wales.secondary, legal_forename="Gwenllïan", legal_surname="ap Rhys")
+        grant(champion, RoleGrant.Role.DIGITAL_CHAMPION, wales.secondary)
+        client.force_login(champion, backend="accounts.backends.UsernameOrEmailBackend")
+        response = client.post(form_url("governors", wales.secondary), governor_data(), follow=True)
+        page = response.content.decode()
+        assert "The account for Mererid Hopwood has been created. Its username is HopwoodM." in page
+        assert "once it has been created" not in page and "HopwoodM" in page

@@ -72,6 +72,14 @@ class TestManageExpiring:
         assert mine.username in page and other.username not in page
         assert "To the end of next academic year" in page and "At its expiry date" in page
 
+    def test_accounts_expiring_on_one_day_are_in_name_order(self, login, digital_champion, wales):
+        made = {
+            s: non_mis(wales.secondary, 10, legal_surname=s) for s in ("Wilson", "Hughes", "ap Rhys", "Hâf")
+        }
+        page = login(digital_champion).get(EXPIRING).content.decode()
+        listed = sorted(made, key=lambda s: page.index(made[s].username))
+        assert listed == ["ap Rhys", "Hâf", "Hughes", "Wilson"]
+
     @pytest.mark.parametrize(
         ("keep_for", "expected"),
         [

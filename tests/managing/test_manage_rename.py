@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts.models import Account, AuditEvent, EmailAlias, IssuedUsername
 from passwords.selectors import shown_password
+from tests.factories import learner
 
 K = Account.Kind
 
@@ -42,6 +43,23 @@ class TestRename:
         )
         governor.refresh_from_db()
         assert governor.display_name == "A Rhys"
+
+    def test_a_display_name_made_from_the_names_follows_a_new_forename(self, login, digital_champion, wales):
+        elin = learner(wales.secondary, legal_forename="Elin", legal_surname="Bowen")
+        assert elin.display_name == "Elin B"
+        form = login(digital_champion).get(url(elin)).context["form"]
+        login(digital_champion).post(url(elin), {**form.initial, "legal_forename": "Elan"})
+        elin.refresh_from_db()
+        assert (elin.legal_forename, elin.display_name) == ("Elan", "Elan B")
+
+    def test_a_display_name_someone_chose_stays_when_the_names_change(self, login, digital_champion, wales):
+        elin = learner(
+            wales.secondary, legal_forename="Elin", legal_surname="Bowen", display_name="Eli Bowen"
+        )
+        data = {"legal_forename": "Elan", "legal_surname": "Bowen", "display_name": "Eli Bowen"}
+        login(digital_champion).post(url(elin), data)
+        elin.refresh_from_db()
+        assert (elin.legal_forename, elin.display_name) == ("Elan", "Eli Bowen")
 
     def test_a_new_username_gives_a_new_email_alias_and_password(self, login, digital_champion, governor):
         old_email, old_username = governor.email, governor.username

@@ -19,18 +19,6 @@ def url(name, account):
 
 
 @pytest.fixture
-def supply_teacher(wales):
-    return AccountFactory(
-        organisation=wales.secondary,
-        kind=K.SCHOOL_NON_MIS,
-        source=Account.Source.MANUAL,
-        legal_forename="Dyfrig",
-        legal_surname="Morgan",
-        expires_on=today() + timedelta(days=60),
-    )
-
-
-@pytest.fixture
 def other_supply_teacher(wales):
     return AccountFactory(
         organisation=wales.other_school, kind=K.SCHOOL_NON_MIS, source=Account.Source.MANUAL

@@ -103,3 +103,11 @@ class DrawsTests:
         passwords = [generators.learner_password(draws=draws) for _ in range(100)]
         assert len(reads) <= 2
         assert len(set(passwords)) > 90
+
+
+def test_the_welsh_reviewers_words_are_gone_or_spelt_right():
+    """gwdihw wants its to bach (the list leaves those out), gwydd is gŵydd, ruban is rhuban, and moron reads
+    as an insult in English on a slip."""
+    welsh = set(WORDS["cy"])
+    assert not welsh & {"gwdihw", "gwydd", "ruban", "moron", "moronen"}
+    assert "rhuban" in welsh

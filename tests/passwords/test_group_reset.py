@@ -41,6 +41,25 @@ class GroupResetServiceTests:
             pupil.refresh_from_db()
             assert not pupil.has_usable_password()  # hashed at first sign-in, from the sealed copy
 
+    def test_a_welsh_medium_schools_learners_get_welsh_words_whatever_the_readers_language(
+        self, wales, teacher
+    ):
+        import re
+
+        from passwords.words import WORDS
+
+        wales.secondary.language_medium = "welsh"
+        wales.secondary.save()
+        pupils = make_group(wales.secondary, 10)
+        job = services.group_reset_start(
+            actor=teacher, organisation=wales.secondary, group_kind=REG, group="7W"
+        )
+        words = {re.match(r"[A-Za-z]+", p).group().lower() for p in drawn(job).values()}
+        assert words <= set(WORDS["cy"]) and words - set(WORDS["en"])
+        services.password_reset(account=pupils[0], actor=teacher)  # one learner's reset too
+        one = selectors.shown_password(pupils[0])
+        assert re.match(r"[A-Za-z]+", one).group().lower() in WORDS["cy"]
+
     def test_a_password_drawn_twice_is_drawn_again(self, wales, teacher, monkeypatch):
         pupils = make_group(wales.secondary, 3)
         draws = iter(["Potato97", "Potato97", "Potato97", "Otters12", "Potato97", "Badgers45"])

@@ -191,3 +191,59 @@ class OwnPasswordTests:
     def test_profile_offers_the_reset_to_those_allowed(self, governor, login):
         page = login(governor).get(reverse("accounts:profile")).content.decode()
         assert reverse("passwords:own_password") in page
+
+
+class SupplyTeacherTests:
+    """The help: ANY school staff user may reset a learner's password, a supply teacher too."""
+
+    def test_a_supply_teacher_lists_resets_shows_and_prints_their_schools_learners(
+        self, wales, supply_teacher, secondary_learner, login
+    ):
+        client = login(supply_teacher)
+        listing = client.get(reverse("accounts:user_list", args=["learners"]), {"org": wales.secondary.code})
+        assert listing.status_code == 200 and secondary_learner.username in listing.content.decode()
+        reset = client.post(
+            reverse("passwords:reset_chosen", args=[secondary_learner.pk]),
+            {"new_password1": PASSWORD, "new_password2": PASSWORD},
+        )
+        assert reset.status_code in (200, 302)
+        assert AuditEvent.objects.filter(action="password.reset", actor_id=supply_teacher.pk).exists()
+        assert client.post(reveal_url(secondary_learner)).json() == {"password": PASSWORD}
+        printed = client.post(reverse("printing:account", args=[secondary_learner.pk, "details"]))
+        assert printed.status_code == 200 and printed["Content-Type"] == "application/pdf"
+
+    def test_a_supply_teacher_of_another_school_gets_404(self, wales, supply_teacher, other_learner, login):
+        url = reverse("passwords:reset", args=[other_learner.pk])
+        assert login(supply_teacher).get(url).status_code == 404
+
+    def test_governors_and_service_accounts_may_not_reset_learner_passwords(
+        self, governor, service_account, secondary_learner, login
+    ):
+        for person in (governor, service_account):
+            assert (
+                login(person).get(reverse("passwords:reset", args=[secondary_learner.pk])).status_code == 404
+            )
+
+
+class WelshPasswordFormTests:
+    """Django's own confirm-password wording has no Welsh: the portal's forms word it themselves."""
+
+    def test_a_mismatch_and_the_confirm_help_are_in_welsh(self, secondary_learner, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        page = client.get(reverse("passwords:reset", args=[secondary_learner.pk])).content.decode()
+        assert "Enter the same password as before" not in page
+        assert "Teipiwch yr un cyfrinair eto" in page
+        response = client.post(
+            reverse("passwords:reset_chosen", args=[secondary_learner.pk]),
+            {"new_password1": PASSWORD, "new_password2": PASSWORD + "x"},
+        )
+        page = response.content.decode().replace("&#x27;", "'")
+        assert "didn’t match" not in page and "didn't match" not in page
+        assert "Nid yw'r ddau gyfrinair yr un fath" in page
+
+    def test_my_profile_asks_for_the_current_password_in_welsh(self, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        page = client.get(reverse("passwords:own_password")).content.decode()
+        assert "Cyfrinair presennol" in page and "Enter the same password as before" not in page

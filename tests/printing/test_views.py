@@ -94,6 +94,20 @@ class PrintGroupTests:
         assert login(other_teacher).post(reverse("printing:group", args=["details"]), data).status_code == 404
 
 
+class SlipGroupTests:
+    def test_each_slip_names_the_registration_group_on_the_page(self, wales, reg_group, teacher, login):
+        data = {"org": wales.secondary.code, "group_kind": "reg", "group": "8C"}
+        text = pdf_text(login(teacher).post(reverse("printing:group", args=["details"]), data))
+        assert text.count("Reg group 8C") == 2
+
+    def test_in_welsh_too(self, wales, reg_group, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        data = {"org": wales.secondary.code, "group_kind": "reg", "group": "8C"}
+        text = pdf_text(client.post(reverse("printing:group", args=["details"]), data))
+        assert text.count("Grŵp cofrestru 8C") == 2
+
+
 class PrintSelectedTests:
     def test_selected_learners_print(self, reg_group, teacher, login):
         data = {"accounts": [p.pk for p in reg_group]}
@@ -108,6 +122,32 @@ class PrintSelectedTests:
             login(teacher).post(reverse("printing:selected", args=["with-password"]), data).status_code == 404
         )
         assert not AuditEvent.objects.filter(action__startswith="print.").exists()
+
+    def test_nothing_ticked_goes_back_to_the_list_saying_so(self, wales, reg_group, teacher, login):
+        client = login(teacher)
+        listing = reverse("accounts:user_list", args=["learners"]) + f"?org={wales.secondary.code}&q=ap"
+        response = client.post(
+            reverse("printing:selected", args=["details"]),
+            {},
+            headers={"referer": f"http://testserver{listing}"},
+        )
+        assert response.status_code == 302 and response["Location"] == f"http://testserver{listing}"
+        page = client.get(listing).content.decode()
+        assert "Tick at least one learner" in page
+        assert not AuditEvent.objects.filter(action__startswith="print.").exists()
+
+    def test_nothing_ticked_in_welsh_says_so_in_welsh_and_never_goes_to_another_site(
+        self, reg_group, teacher, login
+    ):
+        client = login(teacher)
+        response = client.post(
+            reverse("printing:selected", args=["with-password"]),
+            {},
+            headers={"referer": "https://evil.example/", "accept-language": "cy"},
+        )
+        assert response["Location"] == reverse("accounts:user_list", args=["learners"])
+        page = client.get(response["Location"], headers={"accept-language": "cy"}).content.decode()
+        assert "Ticiwch o leiaf un dysgwr" in page
 
     def test_garbage_ids_are_404(self, teacher, login):
         response = login(teacher).post(reverse("printing:selected", args=["details"]), {"accounts": ["x"]})
@@ -168,3 +208,27 @@ class DownloadTests:
 
     def test_learners_have_no_downloads(self, secondary_learner, login):
         assert login(secondary_learner).get(reverse("printing:downloads")).status_code == 403
+
+
+class FileNameTests:
+    """PDFs download rather than replace the portal; file names are in the reader's language."""
+
+    def test_a_pdf_is_a_download(self, reg_group, teacher, login):
+        response = login(teacher).post(reverse("printing:account", args=[reg_group[0].pk, "details"]))
+        assert response["Content-Disposition"].startswith("attachment;")
+
+    def test_in_welsh_the_files_have_welsh_names(self, wales, reg_group, teacher, login):
+        client = login(teacher)
+        client.cookies["django_language"] = "cy"
+        download = client.post(reverse("printing:download", args=["pupils"]), {"org": wales.secondary.code})
+        assert 'filename="disgyblion-6814001-' in download["Content-Disposition"]
+        selected = client.post(
+            reverse("printing:selected", args=["details"]), {"accounts": [reg_group[0].pk]}
+        )
+        assert 'filename="dysgwyr-dethol.pdf"' in selected["Content-Disposition"]
+
+    def test_in_english_they_keep_their_english_names(self, wales, reg_group, teacher, login):
+        download = login(teacher).post(
+            reverse("printing:download", args=["pupils"]), {"org": wales.secondary.code}
+        )
+        assert 'filename="pupils-6814001-' in download["Content-Disposition"]

@@ -47,3 +47,22 @@ class SeedDemoTests:
         assert set(visible.values_list("organisation__code", flat=True)) == {"661"}
         assert visible.filter(legal_forename="Dylan", legal_surname="Ellis").exists()
         assert not organisation_ids_for(admin, Action.RESET_PASSWORD, org_kinds=(Organisation.Kind.SCHOOL,))
+
+
+@pytest.mark.django_db
+def test_the_demos_supply_teacher_resets_learner_passwords_and_aber_teaches_in_welsh():
+    import re
+
+    from accounts.permissions import can
+    from accounts.sealing import unseal
+    from passwords.words import WORDS
+
+    call_command("seed_demo", verbosity=0)
+    supply = Account.objects.get(legal_forename="Carys", legal_surname="Bevan")
+    pupil = Account.objects.filter(organisation=supply.organisation, kind=Account.Kind.LEARNER).first()
+    assert can(supply, Action.RESET_PASSWORD, pupil)
+    aber = Organisation.objects.get(code="6612001")
+    assert aber.language_medium == Organisation.Medium.WELSH
+    shown = ShownPassword.objects.filter(account__organisation=aber, account__kind=Account.Kind.LEARNER)[:20]
+    words = {re.match(r"[A-Za-z]+", unseal(s.sealed)).group().lower() for s in shown}
+    assert words and words <= set(WORDS["cy"])

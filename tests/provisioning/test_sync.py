@@ -84,6 +84,27 @@ class CreateTests:
         s = Account.objects.get(staff_code="NEW")
         assert len(unseal(ShownPassword.objects.get(account=s).sealed)) >= 10
 
+    @pytest.mark.parametrize(("medium", "language"), [("welsh", "cy"), ("english", "en"), ("", "en")])
+    def test_learners_passwords_are_words_in_their_schools_language_of_teaching(
+        self, wales, medium, language
+    ):
+        import re
+
+        from accounts.sealing import unseal
+        from passwords.models import ShownPassword
+        from passwords.words import WORDS
+
+        wales.secondary.language_medium = medium
+        wales.secondary.save()
+        apply(wales.secondary, pupils_csv([pupil(n) for n in range(1, 9)]))
+        sealed = ShownPassword.objects.filter(account__in=mis_learners(wales.secondary)).values_list(
+            "sealed", flat=True
+        )
+        words = {re.match(r"[A-Za-z]+", unseal(s)).group().lower() for s in sealed}
+        assert len(sealed) == 8 and words <= set(WORDS[language])
+        if language == "cy":
+            assert words - set(WORDS["en"]), "some words only Welsh has"
+
     def test_refused_rows_are_reported_and_not_created(self, wales):
         report = apply(wales.secondary, pupils_csv([pupil(1, upn_value="X00180001701A"), pupil(2, adno="")]))
         assert [(r.row, r.reason) for r in report.refused] == [

@@ -1,5 +1,7 @@
 """The Provisioning page: who may see it, held runs, refused rows, name-change notices."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -42,6 +44,23 @@ class PageTests:
         assert "Runs waiting for approval" in html
         assert reverse("provisioning:run_approve", args=[run.pk]) in html
         assert "<svg" in html and 'role="img"' in html
+
+    def test_the_charts_labels_fit_inside_it(self, wales, digital_champion, login):
+        """A run that made 801 accounts: its label '+801' after the longest bar was clipped to '+'."""
+        for made, gone in ((801, 12), (35, 801), (3, 0)):
+            ProvisioningRun.objects.create(
+                organisation=wales.secondary,
+                status=ProvisioningRun.Status.APPLIED,
+                created=made,
+                deactivated=gone,
+            )
+        page = login(digital_champion).get(reverse("provisioning:page")).content.decode()
+        svg = re.search(r'<svg[^>]*width="([\d.]+)"[^>]*>(.*?)</svg>', page, re.S)
+        width = float(svg.group(1))
+        labels = re.findall(r'<text x="([\d.]+)"[^>]*font-size="11">([^<]*)</text>', svg.group(2))
+        assert {"+801", "−801"} <= {text for _x, text in labels}
+        for x, text in labels:
+            assert float(x) + 7 * len(text) <= width, f"{text!r} at {x} is clipped at {width}"
 
     def test_anonymous_is_sent_to_log_in(self, client, wales):
         response = client.get(reverse("provisioning:page"))

@@ -1,6 +1,8 @@
 """Load or update organisations (schools, LAs, consortia, ITE providers, national) from a CSV file.
 
-Rules: columns code, kind, name, name_cy, phase, parent_code; a parent may come later in the file; a
+Rules: columns code, kind, name, name_cy, phase, parent_code, and optionally language_medium (welsh, english,
+bilingual or empty; without the column an organisation keeps the medium it has: a Welsh-medium school's
+learners get passwords made of Welsh words); a parent may come later in the file; a
 school's code is its 3-digit LA number and 4-digit establishment number; rows are matched on code, so
 running the same file twice changes nothing. Any bad row is reported with its line number and the whole
 file is refused: nothing is written. With --dry-run the file is checked and nothing is written.
@@ -15,7 +17,10 @@ from accounts.services import OrganisationImportError, organisations_import
 
 
 class Command(BaseCommand):
-    help = "Load or update organisations from a CSV file (code,kind,name,name_cy,phase,parent_code)."
+    help = (
+        "Load or update organisations from a CSV file (code,kind,name,name_cy,phase,parent_code"
+        "[,language_medium])."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file")

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.demo import FORENAMES, SURNAMES
-from accounts.models import Account, Organisation, RoleGrant
+from accounts.models import SUPPLY_TEACHER_ROLE, Account, Organisation, RoleGrant
 from accounts.services import display_name_for, email_for, role_grant
 from accounts.usernames import username_allocate, usernames_bind
 from passwords.models import ShownPassword
@@ -31,6 +31,8 @@ from provisioning.upn import upn_make
 
 DEMO_PASSWORD = "CroesoHwb2026"  # noqa: S105 - the published demo password, printed on purpose.
 K = Account.Kind
+# Aber Primary teaches in Welsh: its learners' passwords are Welsh words.
+WELSH_MEDIUM = {"6612001"}
 ORGS = [
     # code, kind, name, name_cy, phase, parent
     ("NATIONAL", "national", "Hwb", "Hwb", "", None),
@@ -106,6 +108,7 @@ class Command(BaseCommand):
                     "name_cy": name_cy,
                     "phase": phase,
                     "parent": orgs.get(parent),
+                    "language_medium": Organisation.Medium.WELSH if code in WELSH_MEDIUM else "",
                 },
             )
             orgs[code] = org
@@ -146,6 +149,10 @@ class Command(BaseCommand):
                 account.password = hashed
                 account.save(update_fields=["password"])
                 ShownPassword.objects.filter(account=account).delete()
+            if key == "supply" and account.staff_role != SUPPLY_TEACHER_ROLE:
+                # a supply teacher is school staff for the school's learners (accounts.permissions)
+                account.staff_role = SUPPLY_TEACHER_ROLE
+                account.save(update_fields=["staff_role"])
             if role:
                 role_grant(account=account, role=role, organisation=org)
             people[key] = account
