@@ -25,6 +25,7 @@ COPY . .
 RUN SECRET_KEY=build-only \
     UMP_SEAL_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     UMP_HASH_KEY=build-only-build-only-build-only \
+    UMP_OIDC_ENABLED=false \
     DJANGO_DEBUG=false \
     sh -c 'python manage.py compilemessages --ignore=.venv --verbosity=0 \
         && python manage.py collectstatic --noinput --verbosity=0'
