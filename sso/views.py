@@ -62,6 +62,16 @@ class AuthorizeView(dot.AuthorizationView):
             refusal_count(request=self.request)
         return super().error_response(error, application, **kwargs)
 
+    def redirect(self, redirect_to, application):
+        response = super().redirect(redirect_to, application)  # checks the scheme is allowed
+        if self.request.headers.get("Sec-Fetch-Site") == "same-origin" and not _same_origin(
+            self.request, redirect_to
+        ):
+            # Reached through the portal's own forms (the sign-in, the second factor): browsers hold a form's
+            # redirects to its form-action ('self'), so the hand-over to the client is a page of its own.
+            return render(self.request, "sso/continue.html", {"url": redirect_to, "application": application})
+        return response
+
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
         redirect_uri = context.get("redirect_uri")
@@ -73,6 +83,11 @@ class AuthorizeView(dot.AuthorizationView):
                 "form-action": [CSP.SELF, f"{parts.scheme}://{parts.netloc}"],
             }
         return response
+
+
+def _same_origin(request, url):
+    parts = urlsplit(url)
+    return (parts.scheme, parts.netloc) == (request.scheme, request.get_host())
 
 
 class TokenView(dot.TokenView):

@@ -158,6 +158,21 @@ class SignInTests:
         response, _verifier = flow.authorize(moodle)
         assert "form-action 'self' https://moodle.example.org" in response["Content-Security-Policy"]
 
+    def test_reached_through_the_portals_own_forms_the_hand_over_is_a_page_of_its_own(
+        self, flow, login, teacher, trusted_app
+    ):
+        login(teacher)
+        flow.http.defaults["HTTP_SEC_FETCH_SITE"] = "same-origin"  # after the sign-in form's redirect
+        response, _verifier = flow.authorize(trusted_app, scope="openid profile")
+        assert response.status_code == 200
+        assert response.templates[0].name == "sso/continue.html"
+        url = response.context["url"]
+        assert url.startswith("https://classroom.example.org/cb?") and "code=" in url
+        assert f'content="0;url={url.replace("&", "&amp;")}"' in response.text
+        flow.http.defaults["HTTP_SEC_FETCH_SITE"] = "cross-site"  # straight from the client: a redirect
+        response, _verifier = flow.authorize(trusted_app, scope="openid profile")
+        assert response.status_code == 302
+
     def test_declining_sends_access_denied_and_is_audited(self, flow, login, teacher, moodle):
         login(teacher)
         response, _verifier = flow.authorize(moodle)
