@@ -136,6 +136,7 @@ class DiscoveryView(dot.ConnectDiscoveryInfoView):
         response = super().get(request, *args, **kwargs)
         data = json.loads(response.content)
         data["acr_values_supported"] = list(ACR_VALUES)
+        data["id_token_signing_alg_values_supported"] = ["RS256"]  # every client is registered for RS256
         data["claims_supported"] = sorted(
             {*data["claims_supported"], "amr", "acr", "auth_time", "iss", "aud"}
         )

@@ -167,3 +167,17 @@ class SettingsTests:
         result = self._start(UMP_OIDC_KEYS="", UMP_OIDC_ENABLED="false")
         assert result.returncode == 0, result.stderr
         assert "started" in result.stdout
+
+
+def test_the_demo_client_is_registered_once_and_enabled_again():
+    call_command("seed_sso_demo", verbosity=0)
+    call_command("seed_sso_demo", verbosity=0)
+    client = Client.objects.get()
+    assert client.client_id == "ump-demo-service"
+    assert client.is_public and not client.skip_authorization
+    assert client.redirect_uris == "http://127.0.0.1:8001/callback"
+    Client.objects.update(disabled_at="2026-01-01T00:00:00Z")
+    out = StringIO()
+    call_command("seed_sso_demo", stdout=out)
+    assert Client.objects.get().disabled_at is None
+    assert "scripts/oidc_demo_rp.py" in out.getvalue()

@@ -43,7 +43,7 @@ class DiscoveryTests:
         assert data["end_session_endpoint"] == f"{issuer}{reverse('oauth2_provider:rp-initiated-logout')}"
         assert data["response_types_supported"] == ["code"]
         assert data["code_challenge_methods_supported"] == ["S256"]
-        assert data["id_token_signing_alg_values_supported"][0] == "RS256"
+        assert data["id_token_signing_alg_values_supported"] == ["RS256"]
         assert data["subject_types_supported"] == ["public"]
         assert set(data["scopes_supported"]) == {"openid", "profile", "email", "ump"}
         assert {"sub", "email", "ump_organisation_code", "amr", "acr"} <= set(data["claims_supported"])
