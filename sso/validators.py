@@ -13,11 +13,13 @@
 
 from collections import OrderedDict
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from oauth2_provider.models import get_grant_model
+from oauth2_provider.models import get_access_token_model, get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from sso import claims as ump_claims
+from sso.backends import SESSION_ACCOUNT
 from sso.services import (
     CLOSED_REASON,
     account_may_sign_in,
@@ -51,6 +53,22 @@ class UmpValidator(OAuth2Validator):
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         registered = set(scopes) <= set(client.scopes)
         return registered and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+
+    # ---------------------------------------------------------------- prompt=none
+
+    def validate_silent_login(self, request):
+        return bool(request.headers.get(SESSION_ACCOUNT))
+
+    def validate_silent_authorization(self, request):
+        """Without a page to ask on: a trusted client, or one holding a live token for these scopes."""
+        if request.client.skip_authorization:
+            return True
+        tokens = get_access_token_model().objects.filter(
+            user_id=request.headers.get(SESSION_ACCOUNT),
+            application=request.client,
+            expires__gt=timezone.now(),
+        )
+        return any(token.allow_scopes(request.scopes) for token in tokens)
 
     # ---------------------------------------------------------------- the account, at every use
 

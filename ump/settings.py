@@ -280,6 +280,7 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
     "OAUTH2_VALIDATOR_CLASS": "sso.validators.UmpValidator",
+    "OAUTH2_BACKEND_CLASS": "sso.backends.UmpOAuthLibCore",
     "SCOPES": {
         "openid": _("Sign you in"),
         "profile": _("Your name and username"),

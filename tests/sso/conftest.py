@@ -60,7 +60,9 @@ class Flow:
     def __init__(self, client):
         self.http = client
 
-    def authorize(self, app, *, scope="openid", redirect_uri=None, pkce=True, method="S256", extra=None):
+    def authorize(
+        self, app, *, scope="openid", redirect_uri=None, pkce=True, method="S256", extra=None, headers=None
+    ):
         """GET the authorization endpoint; returns (response, verifier)."""
         verifier, challenge = pkce_pair()
         params = {
@@ -76,7 +78,7 @@ class Flow:
                 code_challenge=challenge if method == "S256" else verifier, code_challenge_method=method
             )
         params.update(extra or {})
-        return self.http.get(reverse("oauth2_provider:authorize"), params), verifier
+        return self.http.get(reverse("oauth2_provider:authorize"), params, headers=headers), verifier
 
     def consent(self, response, *, allow=True):
         """POST the consent form the authorization endpoint showed."""
