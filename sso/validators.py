@@ -15,8 +15,11 @@ from collections import OrderedDict
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from jwcrypto import jws
 from oauth2_provider.models import get_access_token_model, get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.utils import jwk_from_pem
 
 from sso import claims as ump_claims
 from sso.backends import SESSION_ACCOUNT
@@ -47,6 +50,21 @@ class UmpValidator(OAuth2Validator):
 
     def refresh_id_token(self, request):
         return False
+
+    def _get_key_for_token(self, token):
+        """The key that signed an ID token (logout's id_token_hint), found by kid among every published key:
+        a hint signed before a key rotation still verifies."""
+        key = super()._get_key_for_token(token)  # the key signing now; None for a token of no client
+        if key is None:
+            return None
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        kid = unverified.jose_header.get("kid")
+        for pem in (oauth2_settings.OIDC_RSA_PRIVATE_KEY, *oauth2_settings.OIDC_RSA_PRIVATE_KEYS_INACTIVE):
+            candidate = jwk_from_pem(pem)
+            if candidate.thumbprint() == kid:
+                return candidate
+        return key
 
     # ---------------------------------------------------------------- scopes
 

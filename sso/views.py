@@ -90,25 +90,30 @@ def _same_origin(request, url):
     return (parts.scheme, parts.netloc) == (request.scheme, request.get_host())
 
 
-class TokenView(dot.TokenView):
-    """Codes and refresh tokens for tokens; a refused request names no person here and is counted."""
+class CountRefusals:
+    """A refused request to a client's endpoint names no person (a wrong secret, code or token): counted per
+    address and minute. A refusal that names one (a closed account's token) also has its event."""
 
-    def post(self, request, *args, **kwargs):
-        response = super().post(request, *args, **kwargs)
-        if response.status_code >= 400:
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code in (400, 401, 403):
             refusal_count(request=request)
         return response
 
 
-class UserInfoView(dot.UserInfoView):
-    def _create_userinfo_response(self, request):
-        response = super()._create_userinfo_response(request)
-        if response.status_code >= 400:
-            refusal_count(request=request)
-        return response
+class TokenView(CountRefusals, dot.TokenView):
+    """Codes and refresh tokens for tokens."""
 
 
-class IntrospectView(dot.IntrospectTokenView):
+class RevokeView(CountRefusals, dot.RevokeTokenView):
+    """RFC 7009, for a client's own tokens."""
+
+
+class UserInfoView(CountRefusals, dot.UserInfoView):
+    """The claims of the access token's scopes."""
+
+
+class IntrospectView(CountRefusals, dot.IntrospectTokenView):
     """RFC 7662 for a client's own use: a token of a closed or expired account is not active."""
 
     @staticmethod

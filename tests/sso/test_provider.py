@@ -390,6 +390,14 @@ class TokenRulesTests:
         assert flow.userinfo("made-up").status_code == 401
         assert AuditFailureCount.objects.filter(action=AuditAction.SSO_DENIED).exists()
 
+    @pytest.mark.parametrize("name", ["introspect", "revoke-token"])
+    def test_a_client_without_its_credentials_is_refused_and_counted(self, client, moodle, name):
+        response = client.post(
+            reverse(f"oauth2_provider:{name}"), {"token": "x", "client_id": moodle.client.client_id}
+        )
+        assert response.status_code in (401, 403)
+        assert AuditFailureCount.objects.get(action=AuditAction.SSO_DENIED).count == 1
+
 
 class LogoutTests:
     def test_rp_initiated_logout_with_a_valid_hint_signs_the_person_out(self, flow, login, teacher, moodle):
@@ -405,6 +413,21 @@ class LogoutTests:
         )
         assert response.status_code == 302
         assert response["Location"] == "https://moodle.example.org/?state=bye"
+        assert "_auth_user_id" not in client.session
+
+    def test_a_hint_signed_before_a_key_rotation_still_logs_out(self, flow, login, teacher, moodle, settings):
+        client = login(teacher)
+        hint = flow.tokens(moodle)["id_token"]
+        settings.OAUTH2_PROVIDER = {
+            **settings.OAUTH2_PROVIDER,
+            "OIDC_RSA_PRIVATE_KEY": _new_key(),
+            "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [settings.OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]],
+        }
+        response = client.get(
+            reverse("oauth2_provider:rp-initiated-logout"),
+            {"id_token_hint": hint, "post_logout_redirect_uri": "https://moodle.example.org/"},
+        )
+        assert response.status_code == 302
         assert "_auth_user_id" not in client.session
 
     def test_an_unregistered_post_logout_uri_is_refused(self, flow, login, teacher, moodle):
