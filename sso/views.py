@@ -5,13 +5,11 @@ import hashlib
 import json
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.csp import CSP
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from oauth2_provider import views as dot
@@ -67,21 +65,9 @@ class AuthorizeView(dot.AuthorizationView):
         if self.request.headers.get("Sec-Fetch-Site") == "same-origin" and not _same_origin(
             self.request, redirect_to
         ):
-            # Reached through the portal's own forms (the sign-in, the second factor): browsers hold a form's
-            # redirects to its form-action ('self'), so the hand-over to the client is a page of its own.
+            # Reached through the portal's own forms (the sign-in, the second factor, consent): browsers hold a
+            # form's redirects to its form-action ('self'), so the hand-over to the client is a page of its own.
             return render(self.request, "sso/continue.html", {"url": redirect_to, "application": application})
-        return response
-
-    def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-        redirect_uri = context.get("redirect_uri")
-        if context.get("application") is not None and redirect_uri:
-            # the consent form's answer is a redirect to the client, which form-action must allow
-            parts = urlsplit(redirect_uri)
-            response._csp_config = {
-                **settings.SECURE_CSP,
-                "form-action": [CSP.SELF, f"{parts.scheme}://{parts.netloc}"],
-            }
         return response
 
 
