@@ -10,7 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from oauth2_provider import views as dot
 from oauth2_provider.models import get_access_token_model
@@ -76,9 +78,12 @@ def _same_origin(request, url):
     return (parts.scheme, parts.netloc) == (request.scheme, request.get_host())
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class CountRefusals:
     """A refused request to a client's endpoint names no person (a wrong secret, code or token): counted per
-    address and minute. A refusal that names one (a closed account's token) also has its event."""
+    address and minute. A refusal that names one (a closed account's token) also has its event. These
+    endpoints are called by clients, which authenticate themselves, never by a browser with a session: as in
+    django-oauth-toolkit's own views, no CSRF token (this dispatch replaces the one it exempted)."""
 
     def dispatch(self, request, *args, **kwargs):
         response = super().dispatch(request, *args, **kwargs)

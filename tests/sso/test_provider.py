@@ -124,6 +124,13 @@ class PkceAndRedirectTests:
         assert flow.exchange(moodle, code, verifier).status_code == 200
         assert flow.exchange(moodle, code, verifier).status_code == 400
 
+    @pytest.mark.parametrize("name", ["token", "revoke-token", "introspect", "user-info"])
+    def test_the_client_endpoints_ask_for_no_csrf_token(self, name, moodle):
+        from django.test import Client as HttpClient
+
+        response = HttpClient(enforce_csrf_checks=True).post(reverse(f"oauth2_provider:{name}"), {})
+        assert response.status_code != 403 or b"CSRF" not in response.content
+
     def test_a_wrong_secret_is_refused_and_counted(self, flow, login, teacher, moodle):
         login(teacher)
         code, verifier = flow.code(moodle)
