@@ -162,6 +162,12 @@ def refusal_count(*, request) -> None:
     audit_count(action=AuditAction.SSO_DENIED, request=request)
 
 
+@transaction.atomic
+def accounts_tokens_revoke(*, account_ids) -> int:
+    """Revoke every token and code of these accounts (they were just deactivated or expired)."""
+    return _tokens_revoke(user_id__in=list(account_ids))
+
+
 def _tokens_revoke(**owner) -> int:
     now = timezone.now()
     access = get_access_token_model().objects.filter(**owner)

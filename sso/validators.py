@@ -3,8 +3,9 @@
 - A person whose account is deactivated or past its expiry date gets nothing through a client, and every token
   already issued for them stops working at its next use: the authorization code, the refresh token and the
   access token (userinfo, introspection) are each checked against the account as it is now, and a refusal
-  revokes all of the person's tokens and is audited naming them. (Deactivation itself lives in accounts and the
-  provisioning sync, which never import this app; the check on every use is what makes it take effect at once.)
+  revokes all of the person's tokens and is audited naming them. Deactivating through the portal or the expiry
+  sweep also revokes them at once (the sign-out hook sso registers with accounts); the provisioning sync closes
+  leavers with one UPDATE and no hook, and the check on every use covers that.
 - A client gets only the scopes it was registered for: asking for another is refused (invalid_scope).
 - The ID token carries `amr` (how the person signed in, from the session at authorization) and `acr`.
 - Refreshing gives a new access token, never a new ID token: the sign-in it describes happened once.

@@ -362,20 +362,44 @@ class TokenRulesTests:
         for secret in (tokens["access_token"], tokens["refresh_token"], tokens["id_token"], moodle.secret):
             assert secret not in dumped
 
-    def test_deactivation_stops_refresh_userinfo_and_introspection_at_once(
-        self, flow, login, governor, moodle
-    ):
+    @pytest.mark.parametrize(
+        "use",
+        [
+            lambda flow, app, tokens: flow.userinfo(tokens["access_token"]).status_code == 401,
+            lambda flow, app, tokens: flow.refresh(app, tokens["refresh_token"]).status_code == 400,
+            lambda flow, app, tokens: _introspect(flow, app, tokens["access_token"]) == {"active": False},
+        ],
+        ids=["userinfo", "refresh", "introspection"],
+    )
+    def test_a_closed_account_is_refused_at_every_use_of_its_tokens(self, flow, login, governor, moodle, use):
         login(governor)
         tokens = flow.tokens(moodle, scope="openid profile")
-        assert flow.userinfo(tokens["access_token"]).status_code == 200
-        account_deactivate(account=governor, actor=None)
-        assert flow.userinfo(tokens["access_token"]).status_code == 401
-        assert flow.refresh(moodle, tokens["refresh_token"]).status_code == 400
-        assert _introspect(flow, moodle, tokens["access_token"]) == {"active": False}
-        refused = AuditEvent.objects.filter(action=AuditAction.SSO_REFUSED, targets__account_id=governor.pk)
-        assert refused.exists()
+        # as the provisioning sync deactivates leavers: one UPDATE, no sign-out hook runs
+        Account.objects.filter(pk=governor.pk).update(status=Account.Status.DEACTIVATED)
+        assert use(flow, moodle, tokens)
+        refused = AuditEvent.objects.get(action=AuditAction.SSO_REFUSED, targets__account_id=governor.pk)
+        assert refused.details["reason"] == "account_closed"
         assert not AccessToken.objects.filter(user=governor).exists()  # the refusal revoked them all
         assert not RefreshToken.objects.filter(user=governor, revoked__isnull=True).exists()
+
+    def test_deactivation_revokes_the_tokens_before_any_use(self, flow, login, governor, teacher, moodle):
+        login(teacher)
+        flow.tokens(moodle)
+        login(governor)
+        flow.tokens(moodle)
+        account_deactivate(account=governor, actor=None)
+        assert not AccessToken.objects.filter(user=governor).exists()
+        assert not RefreshToken.objects.filter(user=governor, revoked__isnull=True).exists()
+        assert AccessToken.objects.filter(user=teacher).exists()  # nobody else's
+
+    def test_the_expiry_sweep_revokes_the_tokens(self, flow, login, governor, moodle):
+        from accounts.lifecycle import lifecycle_sweep
+
+        login(governor)
+        flow.tokens(moodle)
+        Account.objects.filter(pk=governor.pk).update(expires_on=timezone.localdate() - timedelta(days=1))
+        lifecycle_sweep()
+        assert not AccessToken.objects.filter(user=governor).exists()
 
     def test_an_account_past_its_expiry_date_loses_its_tokens(self, flow, login, governor, moodle):
         login(governor)
