@@ -181,3 +181,10 @@ def test_the_demo_client_is_registered_once_and_enabled_again():
     call_command("seed_sso_demo", stdout=out)
     assert Client.objects.get().disabled_at is None
     assert "scripts/oidc_demo_rp.py" in out.getvalue()
+
+
+def test_the_provider_libraries_never_log_below_warning_whatever_log_level_says():
+    import logging
+
+    for name in ("oauth2_provider", "oauthlib"):
+        assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
