@@ -25,6 +25,7 @@ COPY . .
 RUN SECRET_KEY=build-only \
     UMP_SEAL_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     UMP_HASH_KEY=build-only-build-only-build-only \
+    UMP_OIDC_ENABLED=false \
     DJANGO_DEBUG=false \
     sh -c 'python manage.py compilemessages --ignore=.venv --verbosity=0 \
         && python manage.py collectstatic --noinput --verbosity=0'
@@ -35,4 +36,6 @@ RUN useradd --system --uid 10001 --home-dir /app ump \
 USER ump
 
 EXPOSE 8000
-CMD ["gunicorn", "ump.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# The access log leaves out query strings: OpenID Connect puts ID tokens (logout's id_token_hint) there.
+CMD ["gunicorn", "ump.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-", \
+     "--access-logformat", "%(h)s %(t)s %(m)s %(U)s %(H)s %(s)s %(b)s %(L)s"]

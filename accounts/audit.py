@@ -66,6 +66,12 @@ class AuditAction(models.TextChoices):
     PROVISIONING_TOKEN_ISSUE = "provisioning.token_issue", _("Provisioning Client token issued")
     PROVISIONING_TOKEN_REVOKE = "provisioning.token_revoke", _("Provisioning Client token revoked")
     AUDIT_EXPORT = "audit.export", _("Audit trail downloaded")
+    SSO_TOKEN_ISSUE = "sso.token_issue", _("Signed in to a connected service")
+    SSO_REFUSED = "sso.refused", _("Sign-in to a connected service refused")
+    SSO_DENIED = "sso.denied", _("Connected service refused: client or token not valid")
+    SSO_CLIENT_ADD = "sso.client_add", _("Connected service registered")
+    SSO_CLIENT_ROTATE = "sso.client_rotate", _("Connected service secret rotated")
+    SSO_CLIENT_DISABLE = "sso.client_disable", _("Connected service disabled")
 
 
 # The part of a code before its first dot -> the filter's group label, and its "every action" option's label
@@ -80,6 +86,7 @@ GROUPS = {
     "lifecycle": (_("Account life cycle"), _("All life cycle actions")),
     "provisioning": (_("Provisioning"), _("All provisioning actions")),
     "audit": (_("Audit"), None),
+    "sso": (_("Single sign-on"), _("All single sign-on actions")),
 }
 
 # The actions audit_count counts (refusals that name nobody), with the outcome each count stands for.
@@ -87,6 +94,7 @@ COUNTED = {
     AuditAction.SIGNIN_FAILURE: AuditEvent.Outcome.FAILURE,
     AuditAction.SIGNIN_LOCKED_OUT: AuditEvent.Outcome.DENIED,
     AuditAction.PROVISIONING_API_DENIED: AuditEvent.Outcome.DENIED,
+    AuditAction.SSO_DENIED: AuditEvent.Outcome.DENIED,
 }
 
 

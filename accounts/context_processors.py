@@ -27,6 +27,7 @@ def portal(request):
         "provisioning": _anywhere(user, Action.MANAGE_PROVISIONING, org_kinds=SCHOOLS),
         "downloads": _anywhere(user, Action.DOWNLOAD_PUPILS_CSV, org_kinds=SCHOOLS)
         or _anywhere(user, Action.DOWNLOAD_STAFF_CSV, org_kinds=SCHOOLS),
+        "sso_clients": _anywhere(user, Action.MANAGE_SSO_CLIENTS, org_kinds=(Organisation.Kind.NATIONAL,)),
         "can_reset_own": can(user, Action.RESET_OWN_PASSWORD, user),
     }
     return {"nav": nav, "signin_url": settings.UMP_SIGNIN_URL}

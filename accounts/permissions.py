@@ -63,6 +63,7 @@ class Action(StrEnum):
     MANAGE_EXPIRING = "manage_expiring"
     VIEW_AUDIT = "view_audit"
     MANAGE_PROVISIONING = "manage_provisioning"
+    MANAGE_SSO_CLIENTS = "manage_sso_clients"
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,9 @@ TABLE = {
 ORG_TABLE = {
     Action.VIEW_AUDIT: DC_ADMIN,
     Action.MANAGE_PROVISIONING: DC_ADMIN,
+    # The services that sign people in through UMP (OpenID Connect clients) serve all of Wales: asked of the
+    # national organisation, so only a national Hwb administrator holds it.
+    Action.MANAGE_SSO_CLIENTS: ADMIN,
 }
 
 

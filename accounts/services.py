@@ -271,11 +271,23 @@ def today():
     return timezone.localdate()
 
 
+# name -> a feature app's hook(account_ids=[...]) that ends what else signs these accounts in (AppConfig.ready)
+_SIGN_OUT_HOOKS = {}
+
+
+def account_sign_out_register(name, hook) -> None:
+    """Name a feature's way of signing closed accounts out of it (sso: the tokens its clients hold)."""
+    _SIGN_OUT_HOOKS[name] = hook
+
+
 def account_sessions_end(*, account_ids) -> int:
-    """Delete every open session of these accounts; returns how many ended."""
+    """Delete every open session of these accounts, and run the feature apps' sign-out hooks; returns how
+    many sessions ended."""
     wanted = {str(pk) for pk in account_ids}
     if not wanted:
         return 0
+    for hook in _SIGN_OUT_HOOKS.values():
+        hook(account_ids=sorted(int(pk) for pk in wanted))
     doomed = []
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=2000):
         if str(session.get_decoded().get(SESSION_KEY)) in wanted:

@@ -50,14 +50,22 @@ compile_messages() {
 }
 
 random_env() {
-    # Prints SECRET_KEY, UMP_SEAL_KEYS and UMP_HASH_KEY lines with fresh random values.
+    # Prints SECRET_KEY, UMP_SEAL_KEYS, UMP_HASH_KEY and UMP_OIDC_KEYS lines with fresh random values.
     "$PY" - <<'PYEOF'
 import base64
 import os
 import secrets
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 print(f"SECRET_KEY={secrets.token_urlsafe(50)}")
 print(f"UMP_SEAL_KEYS={base64.urlsafe_b64encode(os.urandom(32)).decode()}")
 print(f"UMP_HASH_KEY={secrets.token_urlsafe(48)}")
+# The OpenID Connect signing key: an RSA private key in PEM, base64-encoded onto one line.
+pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+)
+print(f"UMP_OIDC_KEYS={base64.b64encode(pem).decode()}")
 PYEOF
 }

@@ -8,8 +8,10 @@ resolver, so a new view fails test_every_url_name_has_a_contract until it has a 
 apply says why: na("...").
 """
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,14 +21,18 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, set_token_value
 
 from accounts.models import Account, RoleGrant
 from passwords.models import GroupResetJob
 from passwords.services import password_reset
 from provisioning.models import NameChangeNotice, ProvisioningRun
+from sso.services import client_register
 from tests.factories import AccountFactory, grant, staff
 
 pytestmark = pytest.mark.django_db
+AccessToken = get_access_token_model()
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SIGN_IN = "the sign-in page"
@@ -300,6 +306,71 @@ CONTRACTS: dict[str, Contract] = {
         other_school=bearer("other_held_run"),
         get_records=("provisioning_schooltoken",),  # when the token was last used
     ),
+    # single sign-on: the OpenID Connect provider's endpoints, and the Connected services pages
+    **{
+        f"oauth2_provider:{name}": Contract(
+            ("GET",),
+            None,
+            anonymous=na("public metadata that every relying party reads without signing in"),
+            wrong_role=na("public metadata: there is no role to lack"),
+        )
+        for name in ("oidc-connect-discovery-info", "jwks-info")
+    },
+    "oauth2_provider:authorize": Contract(
+        ("GET", "POST"),
+        "teacher",
+        lambda get: Call(params=oidc_authorization(get("oidc_client"))),
+        wrong_role=ANY_ONE,
+    ),
+    **{
+        f"oauth2_provider:{name}": Contract(
+            ("POST",),
+            None,
+            anonymous=na("a client proves itself with its own credentials, never a session"),
+            wrong_role=na("a client, not a person: wrong credentials are a 401"),
+        )
+        for name in ("token", "revoke-token")
+    },
+    "oauth2_provider:introspect": Contract(
+        ("GET", "POST"),
+        None,
+        lambda get: Call(
+            params={"token": get("oidc_access_token")},
+            headers={"authorization": get("oidc_client_basic")},
+        ),
+        anonymous=403,
+        wrong_role=na("a client, not a person: a client without credentials is refused (anonymous)"),
+        wrong_method=na("django-oauth-toolkit checks the client's credentials before the method"),
+    ),
+    "oauth2_provider:user-info": Contract(
+        ("GET", "POST"),
+        None,
+        lambda get: Call(headers={"authorization": f"Bearer {get('oidc_access_token')}"}),
+        anonymous=401,
+        wrong_role=na("a bearer token stands for one person's consent: a wrong token is a 401"),
+    ),
+    "oauth2_provider:rp-initiated-logout": Contract(
+        ("GET", "POST"),
+        "teacher",
+        anonymous=na("logging out needs no sign-in"),
+        wrong_role=ANY_ONE,
+    ),
+    "sso:clients": Contract(
+        ("GET",),
+        "national_admin",
+        wrong_role=("la_admin", plain),
+        other_school=na("connected services serve all of Wales: they belong to no school"),
+    ),
+    **{
+        f"sso:{name}": Contract(
+            ("GET", "POST"),
+            "national_admin",
+            pk("oidc_client"),
+            wrong_role=("la_admin", pk("oidc_client")),
+            other_school=na("connected services serve all of Wales: they belong to no school"),
+        )
+        for name in ("client_rotate", "client_disable")
+    },
     # Django's own views
     "set_language": Contract(
         METHODS,
@@ -429,6 +500,46 @@ def group_job(wales, teacher):
 @pytest.fixture
 def other_group_job(wales, other_teacher):
     return GroupResetJob.objects.create(organisation=wales.other_school, requested_by=other_teacher, **REG_9A)
+
+
+@pytest.fixture
+def oidc_registered(db):
+    return client_register(name="Moodle", redirect_uris=["https://moodle.example.org/cb"])
+
+
+@pytest.fixture
+def oidc_client(oidc_registered):
+    return oidc_registered.client
+
+
+@pytest.fixture
+def oidc_client_basic(oidc_registered):
+    pair = f"{oidc_registered.client.client_id}:{oidc_registered.secret}".encode()
+    return f"Basic {base64.b64encode(pair).decode()}"
+
+
+@pytest.fixture
+def oidc_access_token(oidc_client, teacher):
+    """A live access token of the teacher's, given to the client (stored as its checksum, like every one)."""
+    value = "contract-access-token"
+    token = AccessToken(
+        user=teacher, application=oidc_client, scope="openid", expires=timezone.now() + timedelta(minutes=5)
+    )
+    set_token_value(token, value)
+    token.save()
+    return value
+
+
+def oidc_authorization(client) -> dict:
+    """A valid authorization request of `client`, with PKCE."""
+    return {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uris,
+        "scope": "openid",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
 
 
 @pytest.fixture

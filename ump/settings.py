@@ -1,5 +1,6 @@
 """UMP settings: one file, read from the environment (and a local .env) through django-environ."""
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +11,18 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _oidc_key_pem(value):
+    """One UMP_OIDC_KEYS entry: an RSA private key in PEM, base64-encoded onto one line."""
+    try:
+        pem = base64.b64decode(value.strip(), validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        pem = ""
+    if "PRIVATE KEY-----" not in pem:
+        raise ImproperlyConfigured("Each UMP_OIDC_KEYS entry must be a base64-encoded PEM RSA private key.")
+    return pem
+
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -34,6 +47,8 @@ INSTALLED_APPS = [
     "printing",
     "provisioning",
     "managing",
+    "oauth2_provider",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -239,10 +254,76 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# OpenID Connect provider (the sso app, on django-oauth-toolkit): schools' other services sign people in with
+# their UMP account. ID tokens are signed RS256 with the first key of UMP_OIDC_KEYS; every key in the list is
+# published in the JWKS (by kid), so to rotate put a new key first and drop the old one once the tokens it
+# signed have expired (UMP_OIDC_ID_TOKEN_SECONDS, plus the JWKS max-age that clients may cache it for).
+UMP_OIDC_ENABLED = env.bool("UMP_OIDC_ENABLED", default=True)
+UMP_OIDC_KEYS = [_oidc_key_pem(key) for key in env.list("UMP_OIDC_KEYS", default=[])]
+if UMP_OIDC_ENABLED and not UMP_OIDC_KEYS:
+    raise ImproperlyConfigured(
+        "UMP_OIDC_KEYS must be set while UMP_OIDC_ENABLED is on (see .env.example), or set UMP_OIDC_ENABLED=false."
+    )
+UMP_OIDC_ACCESS_TOKEN_SECONDS = env.int("UMP_OIDC_ACCESS_TOKEN_SECONDS", default=300)
+UMP_OIDC_ID_TOKEN_SECONDS = env.int("UMP_OIDC_ID_TOKEN_SECONDS", default=300)
+UMP_OIDC_REFRESH_TOKEN_SECONDS = env.int("UMP_OIDC_REFRESH_TOKEN_SECONDS", default=8 * 3600)
+OAUTH2_PROVIDER_APPLICATION_MODEL = "sso.Client"
+OAUTH2_PROVIDER_GRANT_MODEL = "sso.Grant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": UMP_OIDC_ENABLED,
+    "OIDC_RSA_PRIVATE_KEY": UMP_OIDC_KEYS[0] if UMP_OIDC_KEYS else "",
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": UMP_OIDC_KEYS[1:],
+    # unset: the issuer is the origin the request came to (set it behind a proxy that rewrites hosts)
+    "OIDC_ISS_ENDPOINT": env.str("UMP_OIDC_ISSUER", default=""),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    # a valid id_token_hint of the person signed in is proof enough; without one the person confirms
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OAUTH2_VALIDATOR_CLASS": "sso.validators.UmpValidator",
+    "OAUTH2_BACKEND_CLASS": "sso.backends.UmpOAuthLibCore",
+    "SCOPES": {
+        "openid": _("Sign you in"),
+        "profile": _("Your name and username"),
+        "email": _("Your email address, and the earlier addresses kept after a change of name"),
+        "ump": _("Your account type, school, year group, registration group and roles"),
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Authorization code with PKCE (S256) for every client, confidential ones too (RFC 9700 2.1.1): a stolen
+    # code is useless without the verifier. No implicit or password grant.
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    # Access and refresh tokens are stored only as SHA-256 checksums; client secrets as password hashes.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": UMP_OIDC_ACCESS_TOKEN_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": UMP_OIDC_ID_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": UMP_OIDC_REFRESH_TOKEN_SECONDS,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # consent is remembered while a token for the same scopes lives; trusted clients never ask
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    # https, or http on the loopback address only (sso.services checks each redirect URI as it is registered)
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # at DEBUG these log authorization responses (with their codes) and the requests oauthlib validates
+        "oauth2_provider": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+    },
 }

@@ -95,6 +95,7 @@ ORG_EXPECTED = {
     (A.CREATE_ACCOUNT, K.GOVERNOR): {"digital_champion", "national_admin"},
     (A.VIEW_AUDIT, "*"): {"digital_champion", "national_admin"},
     (A.MANAGE_PROVISIONING, "*"): {"digital_champion", "national_admin"},
+    (A.MANAGE_SSO_CLIENTS, "*"): {"national_admin"},
 }
 
 
@@ -183,6 +184,14 @@ class TestWalk(TableShapeTests):
         assert can(people["la_admin"], A.CREATE_ACCOUNT, Scope(wales.la, K.LA_NON_MIS))
         assert not can(people["la_admin"], A.CREATE_ACCOUNT, Scope(wales.other_la, K.LA_NON_MIS))
         assert not can(people["digital_champion"], A.CREATE_ACCOUNT, Scope(wales.la, K.LA_NON_MIS))
+
+    def test_only_national_admins_manage_connected_services(self, people, wales):
+        # asked of the national organisation: an LA or consortium administrator's grant is not there
+        national = (Organisation.Kind.NATIONAL,)
+        for role, actor in people.items():
+            allowed = bool(organisation_ids_for(actor, A.MANAGE_SSO_CLIENTS, org_kinds=national))
+            assert allowed is (role == "national_admin"), role
+            assert can(actor, A.MANAGE_SSO_CLIENTS, Scope(wales.national)) is (role == "national_admin"), role
 
     def test_learners_never_get_non_mis_accounts(self, people, wales):
         for actor in people.values():
