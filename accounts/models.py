@@ -8,6 +8,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import SealedTextField
+from accounts.network import validate_networks
 
 
 class Organisation(models.Model):
@@ -39,6 +40,11 @@ class Organisation(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="children",
+    )
+    # Address ranges (CIDR, normalised) of the organisation's own network: its people signing in from inside
+    # them are not asked for a second factor.
+    trusted_networks = models.JSONField(
+        _("trusted networks"), default=list, blank=True, validators=[validate_networks]
     )
 
     class Meta:

@@ -5,12 +5,14 @@ import csv
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import AuditAction, audit_count, audit_record
 from accounts.models import Account, AuditEvent, Organisation, RoleGrant
+from accounts.network import networks_clean
 from accounts.usernames import username_allocate, usernames_bind
 
 
@@ -97,6 +99,9 @@ class OrganisationImportError(Exception):
 
 
 ORG_COLUMNS = ("code", "kind", "name", "name_cy", "phase", "parent_code")
+# Optional: the organisation's trusted address ranges, separated by spaces or semicolons. A row that leaves the
+# cell empty (or a file without the column) keeps the ranges it has.
+ORG_NETWORKS_COLUMN = "trusted_networks"
 
 
 def organisations_import(*, stream):
@@ -128,6 +133,12 @@ def organisations_import(*, stream):
             problems.append(_("a school code is 7 digits (LA number and establishment number)"))
         if kind == Organisation.Kind.LOCAL_AUTHORITY and not (code.isdigit() and len(code) == 3):
             problems.append(_("a local authority code is 3 digits"))
+        row["networks"] = None
+        if row.get(ORG_NETWORKS_COLUMN):
+            try:
+                row["networks"] = networks_clean(row[ORG_NETWORKS_COLUMN].replace(";", " ").split())
+            except ValidationError as error:
+                problems.extend(error.messages)
         for problem in problems:
             errors.append(_("Line %(line)s: %(problem)s") % {"line": line, "problem": problem})
         seen.add(code)
@@ -157,6 +168,8 @@ def organisations_import(*, stream):
                 row["name_cy"],
                 row["phase"],
             )
+            if row["networks"] is not None:
+                org.trusted_networks = row["networks"]
             org.save()
             by_code[org.code] = org
         for row in rows:

@@ -18,7 +18,7 @@ TESTS = Path(__file__).resolve().parent
 # The demo runs on SQLite (README), where the apps' fast paths take their SQLite twins: scripts/test runs
 # these folders a second time there. The rest of the suite (browser journeys, quality gates, the catalogue)
 # needs the real services or no database, and runs once, on PostgreSQL.
-SQLITE_SUITES = {"accounts", "managing", "passwords", "printing", "provisioning"}
+SQLITE_SUITES = {"accounts", "managing", "mfa", "passwords", "printing", "provisioning"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -300,6 +300,13 @@ CONTRACTS: dict[str, Contract] = {
         other_school=bearer("other_held_run"),
         get_records=("provisioning_schooltoken",),  # when the token was last used
     ),
+    # mfa: multi-factor sign-in
+    "mfa:networks": Contract(
+        ("GET", "POST"),
+        "digital_champion",
+        wrong_role=("teacher", plain),
+        other_school=at("other_school"),
+    ),
     # Django's own views
     "set_language": Contract(
         METHODS,

@@ -1,5 +1,6 @@
 """UMP settings: one file, read from the environment (and a local .env) through django-environ."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "printing",
     "provisioning",
     "managing",
+    "mfa",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +174,14 @@ UMP_SEAL_KEYS = env.list("UMP_SEAL_KEYS", default=[])
 UMP_HASH_KEY = env.str("UMP_HASH_KEY", default="")
 if not UMP_SEAL_KEYS or not UMP_HASH_KEY:
     raise ImproperlyConfigured("UMP_SEAL_KEYS and UMP_HASH_KEY must be set (see .env.example).")
+
+# Proxies (addresses or CIDR ranges) whose X-Forwarded-For header is believed; from anyone else it is ignored,
+# so a forged header never makes an address trusted. Empty: the connecting address is the client's.
+UMP_TRUSTED_PROXIES = env.list("UMP_TRUSTED_PROXIES", default=[])
+try:
+    UMP_TRUSTED_PROXIES = [str(ipaddress.ip_network(p.strip(), strict=False)) for p in UMP_TRUSTED_PROXIES]
+except ValueError as error:
+    raise ImproperlyConfigured(f"UMP_TRUSTED_PROXIES: {error}") from error
 
 UMP_EMAIL_DOMAIN = env.str("UMP_EMAIL_DOMAIN", default="hwbcymru.net")
 UMP_SIGNIN_URL = env.str("UMP_SIGNIN_URL", default="https://hwb.gov.wales")

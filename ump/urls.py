@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("passwords.urls")),
     path("", include("printing.urls")),
     path("", include("provisioning.urls")),
+    path("", include("mfa.urls")),
     # Managing users' pages keep the names they had inside accounts (accounts:manage_add, accounts:audit).
     path("", include((accounts_urls.urlpatterns + managing_urls.urlpatterns, "accounts"))),
 ]

@@ -1,6 +1,8 @@
 """Load or update organisations (schools, LAs, consortia, ITE providers, national) from a CSV file.
 
-Rules: columns code, kind, name, name_cy, phase, parent_code; a parent may come later in the file; a
+Rules: columns code, kind, name, name_cy, phase, parent_code, and optionally trusted_networks (address ranges
+such as 192.0.2.0/24 or 2001:db8::/48, separated by spaces or semicolons; an empty cell keeps the ranges the
+organisation has); a parent may come later in the file; a
 school's code is its 3-digit LA number and 4-digit establishment number; rows are matched on code, so
 running the same file twice changes nothing. Any bad row is reported with its line number and the whole
 file is refused: nothing is written. With --dry-run the file is checked and nothing is written.

@@ -1,0 +1,17 @@
+"""Template helpers for the multi-factor sign-in partials (navigation, View Details actions, My Profile)."""
+
+from django import template
+
+from accounts.permissions import Action, organisation_ids_for
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def mfa_nav(context):
+    """Which multi-factor links the navigation shows."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"networks": bool(organisation_ids_for(user, Action.MANAGE_TRUSTED_NETWORKS))}
