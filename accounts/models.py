@@ -170,6 +170,10 @@ class Account(AbstractBaseUser, PermissionsMixin):
     work_email = models.EmailField(_("work email"), blank=True)
     contact_number = models.CharField(_("contact number"), max_length=30, blank=True)
 
+    # Multi-factor sign-in: None follows the default (on for every non-learner); a Digital Champion or Hwb
+    # administrator may turn it on or off. Learners never use it, whatever this says.
+    mfa_enabled = models.BooleanField(_("multi-factor sign-in"), null=True, blank=True, default=None)
+
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     created_at = models.DateTimeField(_("date created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -203,6 +207,13 @@ class Account(AbstractBaseUser, PermissionsMixin):
     @property
     def is_learner(self):
         return self.kind == self.Kind.LEARNER
+
+    @property
+    def mfa_on(self):
+        """Whether a second factor is asked of this account off its trusted network (never for a learner)."""
+        if self.is_learner:
+            return False
+        return True if self.mfa_enabled is None else self.mfa_enabled
 
     def get_full_name(self):
         return f"{self.legal_forename} {self.legal_surname}"

@@ -3,7 +3,7 @@
 import csv
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, login
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -97,6 +97,9 @@ class OrganisationImportError(Exception):
         self.errors = errors
         super().__init__("\n".join(errors))
 
+
+# The session key holding how the signed-in person authenticated (RFC 8176 values).
+SESSION_AMR = "ump_amr"
 
 ORG_COLUMNS = ("code", "kind", "name", "name_cy", "phase", "parent_code")
 # Optional: the organisation's trusted address ranges, separated by spaces or semicolons. A row that leaves the
@@ -206,6 +209,17 @@ def admin_create(*, forename, surname, password, organisation):
         account.save(update_fields=["is_staff", "is_superuser"])
     role_grant(account=account, role=RoleGrant.Role.HWB_ADMIN, organisation=organisation)
     return account
+
+
+def signin_complete(*, request, account, methods, backend=None) -> None:
+    """Start the session of a sign-in that passed every step, and note how it was made.
+
+    `methods` are RFC 8176 authentication method references (["pwd"], ["pwd", "otp", "mfa"]...), kept in the
+    session as `ump_amr` for whoever asks how this person signed in (the OpenID Connect provider).
+    """
+    login(request, account, backend=backend or getattr(account, "backend", None))
+    request.session[SESSION_AMR] = list(methods)
+    signin_success_record(account=account, request=request)
 
 
 def signin_success_record(*, account, request) -> None:

@@ -22,3 +22,42 @@ class NetworksForm(forms.Form):
             return networks_clean(self.cleaned_data["networks"].split())
         except ValidationError as error:
             raise ValidationError(error.messages) from error
+
+
+class CodeForm(forms.Form):
+    """The second step: a code from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        help_text=_("The 6-digit code your authenticator app shows, or one of your recovery codes."),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )
+
+
+class AuthenticatorNameForm(forms.Form):
+    """A name for a new authenticator, so a person with two can tell them apart."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        help_text=_("For example: my phone."),
+        max_length=64,
+        required=False,
+    )
+
+
+class ConfirmCodeForm(forms.Form):
+    """The code a new authenticator shows, proving it was set up."""
+
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

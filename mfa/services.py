@@ -1,9 +1,14 @@
 """Every write of multi-factor sign-in: trusted networks, factors, recovery codes, set-up codes, on/off, reset."""
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import AuditAction, audit_record
+from accounts.models import AuditEvent
 from accounts.network import networks_clean
+from mfa.selectors import RECOVERY_NAME
 
 
 @transaction.atomic
@@ -21,3 +26,107 @@ def organisation_networks_set(*, organisation, networks, actor, request=None):
         details={"before": before, "after": organisation.trusted_networks},
     )
     return organisation
+
+
+def mfa_use_record(*, account, factor, request) -> None:
+    """Audit a passed second step: which kind of factor (never the code)."""
+    audit_record(
+        actor=account,
+        action=AuditAction.MFA_USE,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        details={"factor": factor},
+    )
+
+
+def mfa_failure_record(*, account, request) -> None:
+    """Audit a wrong second-step code (never the code); django-axes counts it towards the lockout."""
+    audit_record(
+        actor=None,
+        action=AuditAction.MFA_FAILURE,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        outcome=AuditEvent.Outcome.FAILURE,
+    )
+
+
+def mfa_not_set_up_record(*, account, request) -> None:
+    """Audit a right password refused because the second step was asked and the person has no factor."""
+    audit_record(
+        actor=None,
+        action=AuditAction.MFA_NOT_SET_UP,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        outcome=AuditEvent.Outcome.DENIED,
+    )
+
+
+RECOVERY_CODES = 10
+
+
+@transaction.atomic
+def authenticator_begin(*, account, name):
+    """A new authenticator, not yet on: it counts only once the person types a code it shows (totp_confirm)."""
+    TOTPDevice.objects.filter(user=account, confirmed=False).delete()
+    device = TOTPDevice(user=account, name=name.strip()[:64] or str(_("Authenticator app")), confirmed=False)
+    device.full_clean()
+    device.save()
+    return device
+
+
+@transaction.atomic
+def authenticator_confirm(*, device, code, request=None) -> bool:
+    """Turn an authenticator on if `code` is the one it shows now; audited (never the key or the code)."""
+    if device.confirmed or not device.verify_token("".join((code or "").split())):
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit_record(
+        actor=device.user,
+        action=AuditAction.MFA_SETUP,
+        targets=[device.user],
+        organisation=device.user.organisation,
+        request=request,
+        details={"factor": "totp"},
+    )
+    return True
+
+
+@transaction.atomic
+def recovery_codes_make(*, account, request=None) -> list[str]:
+    """Ten new single-use recovery codes, replacing any left; returned once, to be shown once. Audited."""
+    device, _created = StaticDevice.objects.get_or_create(
+        user=account, name=RECOVERY_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = set()
+    while len(codes) < RECOVERY_CODES:
+        codes.add(StaticToken.random_token())
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    audit_record(
+        actor=account,
+        action=AuditAction.MFA_RECOVERY_CODES,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        details={"count": RECOVERY_CODES},
+    )
+    return sorted(codes)
+
+
+@transaction.atomic
+def factor_remove(*, device, actor, request=None) -> None:
+    """Remove one of a person's factors; audited."""
+    account = device.user
+    device.delete()
+    audit_record(
+        actor=actor,
+        action=AuditAction.MFA_REMOVE,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        details={"factor": "totp"},
+    )

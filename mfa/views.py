@@ -1,17 +1,150 @@
-"""Multi-factor sign-in pages: trusted networks."""
+"""Multi-factor sign-in pages: the second step, My Profile > Security, and trusted networks."""
 
+import base64
+
+import django_otp
+import segno
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_lockout_response
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.permissions import Action
+from accounts.caching import never_stored, no_store
+from accounts.network import on_trusted_network
+from accounts.permissions import Action, require
 from accounts.selectors import organisation_from_request
-from mfa.forms import NetworksForm
-from mfa.services import organisation_networks_set
+from accounts.services import signin_complete
+from mfa import signin
+from mfa.forms import AuthenticatorNameForm, CodeForm, ConfirmCodeForm, NetworksForm
+from mfa.selectors import authenticators, has_factor, recovery_device
+from mfa.services import (
+    authenticator_begin,
+    authenticator_confirm,
+    factor_remove,
+    mfa_use_record,
+    organisation_networks_set,
+    recovery_codes_make,
+)
+
+
+@never_stored
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """The second step: the right password was given; a code (or a recovery code) signs the person in."""
+    found = signin.pending(request)
+    if found is None:
+        signin.pending_clear(request)
+        return redirect("accounts:login")
+    account, data = found
+    credentials = {"username": account.username}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return get_lockout_response(request, credentials)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        passed = signin.code_check(account, form.cleaned_data["code"])
+        if passed is not None:
+            device, factor = passed
+            signin.pending_clear(request)
+            signin_complete(
+                request=request, account=account, methods=signin.AMR[factor], backend=data["backend"]
+            )
+            django_otp.login(request, device)
+            mfa_use_record(account=account, factor=factor, request=request)
+            return redirect(signin.next_url(request, data))
+        signin.failure_count(request=request, account=account)
+        form.add_error("code", _("That code is not right. Check it and try again."))
+    return no_store(render(request, "mfa/verify.html", {"form": form}))
+
+
+@login_required
+@require_GET
+def security(request):
+    """My Profile > Security: the person's factors, their last use, and recovery codes."""
+    require(request.user, Action.MFA_MANAGE_OWN, request.user)
+    recovery = recovery_device(request.user)
+    return render(
+        request,
+        "mfa/security.html",
+        {
+            "authenticators": authenticators(request.user),
+            "recovery": recovery,
+            "recovery_left": recovery.token_set.count() if recovery else 0,
+            "may_set_up": _may_set_up(request),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def totp_add(request):
+    """Add an authenticator app: name it, then scan the code it is given (totp_confirm)."""
+    require(request.user, Action.MFA_MANAGE_OWN, request.user)
+    if not _may_set_up(request):
+        raise PermissionDenied
+    form = AuthenticatorNameForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        device = authenticator_begin(account=request.user, name=form.cleaned_data["name"])
+        return redirect("mfa:totp_confirm", pk=device.pk)
+    return render(request, "mfa/totp_add.html", {"form": form})
+
+
+@login_required
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+def totp_confirm(request, pk):
+    """The new authenticator's QR code and key; the code it then shows turns it on."""
+    require(request.user, Action.MFA_MANAGE_OWN, request.user)
+    device = get_object_or_404(TOTPDevice, pk=pk, user=request.user, confirmed=False)
+    if not _may_set_up(request):
+        raise PermissionDenied
+    form = ConfirmCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if authenticator_confirm(device=device, code=form.cleaned_data["code"], request=request):
+            messages.success(request, _("Your authenticator app is set up."))
+            if recovery_device(request.user) is None:
+                return redirect("mfa:recovery_codes")
+            return redirect("mfa:security")
+        form.add_error("code", _("That code is not right. Check the app shows this account and try again."))
+    key = base64.b32encode(device.bin_key).decode()
+    qr = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
+    context = {"device": device, "form": form, "key": " ".join(key[i : i + 4] for i in range(0, len(key), 4))}
+    context["qr"] = qr
+    return no_store(render(request, "mfa/totp_confirm.html", context))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def totp_remove(request, pk):
+    """Remove one authenticator after a confirmation page."""
+    require(request.user, Action.MFA_MANAGE_OWN, request.user)
+    device = get_object_or_404(TOTPDevice, pk=pk, user=request.user, confirmed=True)
+    if request.method == "POST":
+        factor_remove(device=device, actor=request.user, request=request)
+        messages.success(request, _("The authenticator has been removed."))
+        return redirect("mfa:security")
+    return render(request, "mfa/totp_remove.html", {"device": device})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recovery_codes(request):
+    """Make ten new recovery codes (any left stop working) and show them once."""
+    require(request.user, Action.MFA_MANAGE_OWN, request.user)
+    if not has_factor(request.user) and not _may_set_up(request):
+        raise PermissionDenied
+    if request.method == "POST":
+        codes = recovery_codes_make(account=request.user, request=request)
+        return no_store(render(request, "mfa/recovery_codes_shown.html", {"codes": codes}))
+    return render(request, "mfa/recovery_codes.html", {"recovery": recovery_device(request.user)})
 
 
 @login_required
@@ -34,3 +167,8 @@ def networks(request):
         messages.success(request, _("The trusted address ranges have been saved."))
         return redirect(f"{reverse('mfa:networks')}?{urlencode({'org': organisation.code})}")
     return render(request, "mfa/networks.html", {"organisation": organisation, "form": form})
+
+
+def _may_set_up(request) -> bool:
+    """A factor is added from the trusted network, or in a session that passed the second step."""
+    return request.user.is_verified() or on_trusted_network(request.user, request)

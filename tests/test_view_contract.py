@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Account, RoleGrant
 from passwords.models import GroupResetJob
@@ -101,6 +102,18 @@ def bearer(run: str | None = None) -> Builder:
     def build(get):
         kwargs = {"pk": get(run).pk} if run else {}
         return Call(kwargs=kwargs, headers={"authorization": f"Bearer {get('school_token')}"})
+
+    return build
+
+
+def at_school(builder: Builder) -> Builder:
+    """The same call from inside the secondary school's trusted network (where factors are set up)."""
+
+    def build(get):
+        school = get("wales").secondary
+        school.trusted_networks = ["127.0.0.0/8"]
+        school.save(update_fields=["trusted_networks"])
+        return builder(get)
 
     return build
 
@@ -301,6 +314,32 @@ CONTRACTS: dict[str, Contract] = {
         get_records=("provisioning_schooltoken",),  # when the token was last used
     ),
     # mfa: multi-factor sign-in
+    "mfa:verify": Contract(
+        ("GET", "POST"),
+        None,
+        anonymous=na(
+            "the second step of signing in: nobody is signed in yet (without a pending sign-in it "
+            "sends people to the sign-in page)"
+        ),
+        wrong_role=ANY_ONE,
+    ),
+    "mfa:security": Contract(("GET",), "teacher", wrong_role=("secondary_learner", plain)),
+    "mfa:totp_add": Contract(
+        ("GET", "POST"), "teacher", at_school(plain), wrong_role=("secondary_learner", at_school(plain))
+    ),
+    "mfa:recovery_codes": Contract(
+        ("GET", "POST"), "teacher", at_school(plain), wrong_role=("secondary_learner", at_school(plain))
+    ),
+    **{
+        f"mfa:{name}": Contract(
+            ("GET", "POST"),
+            "teacher",
+            at_school(pk(fixture)),
+            wrong_role=na("a factor is its owner's: anyone else's is a 404, never a 403"),
+            other_school=pk(f"other_{fixture}"),
+        )
+        for name, fixture in (("totp_confirm", "new_authenticator"), ("totp_remove", "authenticator"))
+    },
     "mfa:networks": Contract(
         ("GET", "POST"),
         "digital_champion",
@@ -402,6 +441,26 @@ def other_governor(wales):
 def shown_learner(secondary_learner, teacher):
     password_reset(account=secondary_learner, actor=teacher)
     return secondary_learner
+
+
+@pytest.fixture
+def new_authenticator(teacher):
+    return TOTPDevice.objects.create(user=teacher, name="phone", confirmed=False)
+
+
+@pytest.fixture
+def other_new_authenticator(other_teacher):
+    return TOTPDevice.objects.create(user=other_teacher, name="phone", confirmed=False)
+
+
+@pytest.fixture
+def authenticator(teacher):
+    return TOTPDevice.objects.create(user=teacher, name="phone", confirmed=True)
+
+
+@pytest.fixture
+def other_authenticator(other_teacher):
+    return TOTPDevice.objects.create(user=other_teacher, name="phone", confirmed=True)
 
 
 @pytest.fixture

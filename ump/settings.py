@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "passwords",
     "printing",
@@ -46,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ActiveAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -120,6 +124,9 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Axes keeps the POST of a failed attempt: never a second-step or set-up code.
+AXES_SENSITIVE_PARAMETERS = ["code", "setup_code"]
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_address"
 # Deliberate: an address-based limit would lock out a whole school behind one NAT address.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
@@ -182,6 +189,20 @@ try:
     UMP_TRUSTED_PROXIES = [str(ipaddress.ip_network(p.strip(), strict=False)) for p in UMP_TRUSTED_PROXIES]
 except ValueError as error:
     raise ImproperlyConfigured(f"UMP_TRUSTED_PROXIES: {error}") from error
+
+# What a right password leads to before the session starts: each callable may answer with a page of its own
+# (the second step of multi-factor sign-in) and the person is signed in only once that is passed.
+UMP_SIGNIN_STEPS = ["mfa.signin.second_step"]
+# Hwb administrators are asked for their second factor on every sign-in, on a trusted network or not.
+UMP_MFA_ALWAYS_FOR_ADMINS = env.bool("UMP_MFA_ALWAYS_FOR_ADMINS", default=True)
+# Minutes a person has between the right password and the second step.
+UMP_MFA_STEP_MINUTES = 10
+# The authenticator app shows this name beside the code.
+OTP_TOTP_ISSUER = env.str("UMP_MFA_ISSUER", default="Hwb UMP")
+# Failed codes count towards the account's lockout (django-axes), exactly like a wrong password; django-otp's own
+# growing delay per device would only make a person who mistyped wait on top of that.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 UMP_EMAIL_DOMAIN = env.str("UMP_EMAIL_DOMAIN", default="hwbcymru.net")
 UMP_SIGNIN_URL = env.str("UMP_SIGNIN_URL", default="https://hwb.gov.wales")

@@ -2,7 +2,7 @@
 
 from django import template
 
-from accounts.permissions import Action, organisation_ids_for
+from accounts.permissions import Action, can, organisation_ids_for
 
 register = template.Library()
 
@@ -15,3 +15,13 @@ def mfa_nav(context):
     if user is None or not user.is_authenticated:
         return {}
     return {"networks": bool(organisation_ids_for(user, Action.MANAGE_TRUSTED_NETWORKS))}
+
+
+@register.simple_tag(takes_context=True)
+def mfa_profile(context):
+    """What My Profile offers about the person's own sign-in factors."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"may_manage": can(user, Action.MFA_MANAGE_OWN, user)}

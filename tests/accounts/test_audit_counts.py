@@ -155,7 +155,7 @@ class TestSignInFloods:
     ):
         for _ in range(5):
             client.logout()
-            assert sign_in(client, teacher.username, DEMO_PASSWORD).status_code == 302
+            assert sign_in(client, teacher.username, DEMO_PASSWORD, ip="10.9.9.9").status_code == 302
         assert AuditEvent.objects.filter(action="signin.success", actor_id=teacher.pk).count() == 5
         for _ in range(5):
             client.post(reverse("passwords:reset_generated", args=[secondary_learner.pk]))

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from accounts.services import OrganisationImportError, organisations_import
+from tests.conftest import SCHOOL_NETWORKS
 
 pytestmark = pytest.mark.django_db
 URL = reverse("mfa:networks")
@@ -28,7 +29,7 @@ class NetworksPageTests:
         assert response.status_code == 200
         assert "school-wifi" in response.content.decode()
         wales.secondary.refresh_from_db()
-        assert wales.secondary.trusted_networks == []
+        assert wales.secondary.trusted_networks == SCHOOL_NETWORKS
 
     def test_the_page_shows_the_current_ranges(self, client, digital_champion, wales):
         wales.secondary.trusted_networks = ["198.51.100.0/24"]
