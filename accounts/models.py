@@ -421,6 +421,25 @@ class AuditFailureCount(models.Model):
         raise PermissionError("Audit events are append-only.")
 
 
+class SigninFailure(models.Model):
+    """One refused sign-in step from an address, kept for the spraying guard's sliding window (accounts.guard).
+
+    `account_key` names the account tried (its id, or a keyed hash of a name that is no account), never a
+    password; a later success of that account from that address removes its rows. Rows older than the window
+    are deleted as new ones are written.
+    """
+
+    client_ip = models.CharField(max_length=45)
+    account_key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["client_ip", "at"], name="signinfailure_ip_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.client_ip}"
+
+
 class AccountRequest(models.Model):
     """A non-MIS account waiting on the creation queue; a Celery worker turns it into an Account."""
 

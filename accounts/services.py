@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import AuditAction, audit_count, audit_record
+from accounts.guard import address_success_record
 from accounts.models import Account, AuditEvent, Organisation, RoleGrant
 from accounts.network import networks_clean
 from accounts.usernames import username_allocate, usernames_bind
@@ -219,6 +220,7 @@ def signin_complete(*, request, account, methods, backend=None) -> None:
     """
     login(request, account, backend=backend or getattr(account, "backend", None))
     request.session[SESSION_AMR] = list(methods)
+    address_success_record(request=request, account=account)
     signin_success_record(account=account, request=request)
 
 

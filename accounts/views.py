@@ -9,8 +9,10 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
+from accounts.audit import AuditAction, audit_count
 from accounts.backends import find_account
 from accounts.forms import SignInForm, UserFilterForm
+from accounts.guard import address_check, address_failure_record
 from accounts.models import Account
 from accounts.permissions import Action, Scope, can
 from accounts.selectors import (
@@ -51,9 +53,35 @@ class SignInView(auth_views.LoginView):
         signin_complete(request=self.request, account=account, methods=["pwd"])
         return HttpResponseRedirect(self.get_success_url())
 
+    def post(self, request, *args, **kwargs):
+        verdict = address_check(request)
+        if not verdict.allowed:
+            return address_held(request, verdict)
+        return super().post(request, *args, **kwargs)
+
     def form_invalid(self, form):
-        signin_failure_record(account=find_account(form.data.get("username", "")), request=self.request)
+        identifier = form.data.get("username", "")
+        account = find_account(identifier)
+        address_failure_record(request=self.request, account=account, identifier=identifier)
+        signin_failure_record(account=account, request=self.request)
         return super().form_invalid(form)
+
+
+def address_held(request, verdict):
+    """The page for an attempt the spraying guard refuses (before any password is checked); counted, not logged."""
+    audit_count(action=AuditAction.SIGNIN_ADDRESS_HELD, request=request)
+    response = render(
+        request,
+        "accounts/address_held.html",
+        {
+            "held": verdict.held,
+            "minutes": max(1, (verdict.retry_after + 59) // 60),
+            "seconds": verdict.retry_after,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.guard import address_failure_record
 from accounts.models import Account
 from mfa.selectors import has_factor, recovery_device, second_step_asked
 from mfa.services import mfa_failure_record, mfa_not_set_up_record
@@ -78,6 +79,7 @@ def code_check(account, code):
 def failure_count(*, request, account) -> None:
     """A wrong second-step code: audited, and counted towards the account's lockout like a wrong password."""
     mfa_failure_record(account=account, request=request)
+    address_failure_record(request=request, account=account)
     user_login_failed.send(sender=__name__, credentials={"username": account.username}, request=request)
 
 

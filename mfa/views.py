@@ -18,10 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.caching import never_stored, no_store
+from accounts.guard import address_check
 from accounts.network import on_trusted_network
 from accounts.permissions import Action, require
 from accounts.selectors import organisation_from_request
 from accounts.services import signin_complete
+from accounts.views import address_held
 from mfa import signin
 from mfa.forms import AuthenticatorNameForm, CodeForm, ConfirmCodeForm, NetworksForm
 from mfa.selectors import authenticators, has_factor, recovery_device
@@ -45,6 +47,9 @@ def verify(request):
         signin.pending_clear(request)
         return redirect("accounts:login")
     account, data = found
+    verdict = address_check(request)
+    if not verdict.allowed:
+        return address_held(request, verdict)
     credentials = {"username": account.username}
     if AxesProxyHandler.is_locked(request, credentials):
         return get_lockout_response(request, credentials)

@@ -127,7 +127,23 @@ AXES_VERBOSE = False
 # Axes keeps the POST of a failed attempt: never a second-step or set-up code.
 AXES_SENSITIVE_PARAMETERS = ["code", "setup_code"]
 AXES_CLIENT_IP_CALLABLE = "accounts.network.client_address"
-# Deliberate: an address-based limit would lock out a whole school behind one NAT address.
+# The spraying guard (accounts.guard): an address's failures across many accounts, unexplained by a later
+# success, in a sliding window. From SLOW_* one attempt per SLOW_SECONDS; from HOLD_* none until failures age
+# out. A class of 30 with three typos each stays below (90 failures, 30 accounts) even before anyone gets in.
+UMP_SIGNIN_GUARD = env.bool("UMP_SIGNIN_GUARD", default=True)
+UMP_SIGNIN_WINDOW_MINUTES = env.int("UMP_SIGNIN_WINDOW_MINUTES", default=60)
+UMP_SIGNIN_SLOW_ACCOUNTS = env.int("UMP_SIGNIN_SLOW_ACCOUNTS", default=40)
+UMP_SIGNIN_SLOW_FAILURES = env.int("UMP_SIGNIN_SLOW_FAILURES", default=100)
+UMP_SIGNIN_SLOW_SECONDS = env.int("UMP_SIGNIN_SLOW_SECONDS", default=60)
+UMP_SIGNIN_HOLD_ACCOUNTS = env.int("UMP_SIGNIN_HOLD_ACCOUNTS", default=60)
+UMP_SIGNIN_HOLD_FAILURES = env.int("UMP_SIGNIN_HOLD_FAILURES", default=150)
+if not (
+    0 < UMP_SIGNIN_SLOW_ACCOUNTS <= UMP_SIGNIN_HOLD_ACCOUNTS
+    and 0 < UMP_SIGNIN_SLOW_FAILURES <= UMP_SIGNIN_HOLD_FAILURES
+):
+    raise ImproperlyConfigured("UMP_SIGNIN_SLOW_* must be positive and no more than UMP_SIGNIN_HOLD_*.")
+# Deliberate: axes locks accounts, never an address (a whole school shares one NAT address); addresses are the
+# spraying guard's, which a class signing in never trips.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 LANGUAGE_CODE = "en"
