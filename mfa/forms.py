@@ -61,3 +61,31 @@ class ConfirmCodeForm(forms.Form):
         max_length=10,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class SetupCodeForm(forms.Form):
+    """The one-time set-up code a Digital Champion printed."""
+
+    setup_code = forms.CharField(
+        label=_("Set-up code"),
+        help_text=_("As printed by your Digital Champion, for example 3F9A2C-81D0B7-C4E5A1."),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+
+class ConfirmForm(forms.Form):
+    """A confirmation page's one button: nothing to fill in."""
+
+
+class MfaSwitchForm(forms.Form):
+    """Turn multi-factor sign-in on or off for one person."""
+
+    enabled = forms.TypedChoiceField(
+        label=_("Multi-factor sign-in"),
+        choices=[("1", _("On")), ("0", _("Off"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+    )

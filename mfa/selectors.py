@@ -1,12 +1,14 @@
 """Reads of multi-factor sign-in: a person's factors, and whether the second step is asked of them."""
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import RoleGrant
+from accounts.models import Account, RoleGrant
 from accounts.network import on_trusted_network
+from accounts.permissions import Action
 
 RECOVERY_NAME = "recovery"  # the name of the one static device holding a person's recovery codes
 
@@ -45,3 +47,16 @@ def second_step_asked(account, request) -> bool:
     if settings.UMP_MFA_ALWAYS_FOR_ADMINS and is_hwb_admin(account):
         return True
     return account.mfa_on and not on_trusted_network(account, request)
+
+
+def status_list(*, actor, organisation):
+    """The organisation's non-learners the actor may see, with MFA on or off and whether a factor is set up."""
+    authenticator = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    # (passkeys, when added, count here too)
+    return (
+        Account.objects.restrict(actor, Action.VIEW)
+        .filter(organisation=organisation, status=Account.Status.ACTIVE)
+        .exclude(kind=Account.Kind.LEARNER)
+        .annotate(has_factor=Exists(authenticator))
+        .order_by("legal_surname", "legal_forename", "pk")
+    )

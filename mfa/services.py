@@ -1,13 +1,20 @@
 """Every write of multi-factor sign-in: trusted networks, factors, recovery codes, set-up codes, on/off, reset."""
 
+import hmac
+import secrets
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent
 from accounts.network import networks_clean
+from accounts.sealing import keyed_hash
+from mfa.models import SetupCode
 from mfa.selectors import RECOVERY_NAME
 
 
@@ -130,3 +137,73 @@ def factor_remove(*, device, actor, request=None) -> None:
         request=request,
         details={"factor": "totp"},
     )
+
+
+@transaction.atomic
+def mfa_set(*, account, enabled, actor, request=None):
+    """Turn multi-factor sign-in on or off for a non-learner; audited. Nobody turns off their own."""
+    if account.is_learner:
+        raise ValidationError(_("Learners do not use multi-factor sign-in."), code="learner")
+    if not enabled and actor is not None and actor.pk == account.pk:
+        raise ValidationError(_("You cannot turn off multi-factor sign-in for your own account."), code="own")
+    account.mfa_enabled = bool(enabled)
+    account.save(update_fields=["mfa_enabled"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.MFA_TURN_ON if enabled else AuditAction.MFA_TURN_OFF,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+    )
+    return account
+
+
+@transaction.atomic
+def mfa_reset(*, account, actor, request=None) -> int:
+    """Remove every factor of a person (a lost phone) and any set-up code; they set up again. Audited."""
+    removed = 0
+    for device in devices_for_user(account, confirmed=None):
+        device.delete()
+        removed += 1
+    SetupCode.objects.filter(account=account).delete()
+    audit_record(
+        actor=actor,
+        action=AuditAction.MFA_RESET,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        details={"factors_removed": removed},
+    )
+    return removed
+
+
+@transaction.atomic
+def setup_code_issue(*, account, actor, request=None) -> str:
+    """A new one-time set-up code for `account` (replacing any earlier one), returned once to be printed."""
+    code = "-".join(secrets.token_hex(2).upper() + secrets.token_hex(1).upper() for _ in range(3))
+    SetupCode.objects.filter(account=account).delete()
+    SetupCode.objects.create(account=account, code_hash=keyed_hash(_normal(code)), created_by_id=actor.pk)
+    audit_record(
+        actor=actor,
+        action=AuditAction.MFA_SETUP_CODE,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+    )
+    return code
+
+
+@transaction.atomic
+def setup_code_use(*, account, code) -> bool:
+    """Use up `account`'s set-up code if `code` is it and it is still live."""
+    found = SetupCode.objects.select_for_update().filter(account=account).first()
+    if found is None or not found.is_live:
+        return False
+    if not hmac.compare_digest(found.code_hash, keyed_hash(_normal(code))):
+        return False
+    found.delete()
+    return True
+
+
+def _normal(code):
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())

@@ -15,14 +15,18 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.guard import address_failure_record
 from accounts.models import Account
+from mfa.forms import SetupCodeForm
 from mfa.selectors import has_factor, recovery_device, second_step_asked
 from mfa.services import mfa_failure_record, mfa_not_set_up_record
 
 PENDING = "ump_mfa_pending"
+# Set in a session signed in with a set-up code: it may add its first factor away from the trusted network.
+SETUP_ALLOWED = "ump_mfa_setup"
 # RFC 8176 method references of a sign-in passed with each kind of factor.
 AMR = {
     "totp": ["pwd", "otp", "mfa"],
     "recovery": ["pwd", "otp", "mfa"],
+    "setup_code": ["pwd", "otp", "mfa"],
     "hwk": ["pwd", "hwk", "mfa"],
     "swk": ["pwd", "swk", "mfa"],
 }
@@ -32,9 +36,6 @@ def second_step(*, request, account, next_url):
     """After the right password: None to sign in now, or the page that asks for (or refuses without) a factor."""
     if not second_step_asked(account, request):
         return None
-    if not has_factor(account):
-        mfa_not_set_up_record(account=account, request=request)
-        return render(request, "mfa/not_set_up.html", {"account": account}, status=403)
     request.session.cycle_key()
     request.session[PENDING] = {
         "account": account.pk,
@@ -42,6 +43,10 @@ def second_step(*, request, account, next_url):
         "next": next_url,
         "at": time.time(),
     }
+    if not has_factor(account):
+        # Not signed in; a set-up code from their Digital Champion is the one way on from here.
+        mfa_not_set_up_record(account=account, request=request)
+        return render(request, "mfa/not_set_up.html", {"form": SetupCodeForm()}, status=403)
     return redirect("mfa:verify")
 
 

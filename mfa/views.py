@@ -8,32 +8,46 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.caching import never_stored, no_store
 from accounts.guard import address_check
+from accounts.models import Account
 from accounts.network import on_trusted_network
-from accounts.permissions import Action, require
+from accounts.permissions import Action, Scope, can, require
 from accounts.selectors import organisation_from_request
 from accounts.services import signin_complete
 from accounts.views import address_held
 from mfa import signin
-from mfa.forms import AuthenticatorNameForm, CodeForm, ConfirmCodeForm, NetworksForm
-from mfa.selectors import authenticators, has_factor, recovery_device
+from mfa.forms import (
+    AuthenticatorNameForm,
+    CodeForm,
+    ConfirmCodeForm,
+    MfaSwitchForm,
+    NetworksForm,
+    SetupCodeForm,
+)
+from mfa.models import SetupCode
+from mfa.selectors import authenticators, has_factor, recovery_device, status_list
 from mfa.services import (
     authenticator_begin,
     authenticator_confirm,
     factor_remove,
+    mfa_reset,
+    mfa_set,
     mfa_use_record,
     organisation_networks_set,
     recovery_codes_make,
+    setup_code_issue,
+    setup_code_use,
 )
 
 
@@ -174,6 +188,134 @@ def networks(request):
     return render(request, "mfa/networks.html", {"organisation": organisation, "form": form})
 
 
+@never_stored
+@sensitive_post_parameters("setup_code")
+@require_POST
+def setup_code(request):
+    """The right password, no factor, off the trusted network: a Digital Champion's set-up code signs the person
+    in to set up their first factor (and is then used up)."""
+    found = signin.pending(request)
+    if found is None:
+        signin.pending_clear(request)
+        return redirect("accounts:login")
+    account, data = found
+    verdict = address_check(request)
+    if not verdict.allowed:
+        return address_held(request, verdict)
+    credentials = {"username": account.username}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return get_lockout_response(request, credentials)
+    form = SetupCodeForm(request.POST)
+    if form.is_valid() and setup_code_use(account=account, code=form.cleaned_data["setup_code"]):
+        signin.pending_clear(request)
+        signin_complete(
+            request=request, account=account, methods=signin.AMR["setup_code"], backend=data["backend"]
+        )
+        request.session[signin.SETUP_ALLOWED] = True
+        mfa_use_record(account=account, factor="setup_code", request=request)
+        messages.success(request, _("Now set up a second way to sign in."))
+        return redirect("mfa:totp_add")
+    if form.is_valid():
+        signin.failure_count(request=request, account=account)
+        form.add_error("setup_code", _("That set-up code is not right, or it has expired."))
+    return render(request, "mfa/not_set_up.html", {"form": form}, status=403)
+
+
+@login_required
+@require_GET
+def status(request):
+    """Who at an organisation has multi-factor sign-in on, and who has not set it up."""
+    organisation = organisation_from_request(request, Action.VIEW_MFA_STATUS)
+    rows = [
+        {
+            "account": account,
+            "can_manage": can(request.user, Action.MFA_TOGGLE, account),
+        }
+        for account in status_list(actor=request.user, organisation=organisation)
+    ]
+    return render(
+        request,
+        "mfa/status.html",
+        {
+            "organisation": organisation,
+            "rows": rows,
+            "not_set_up": sum(1 for row in rows if row["account"].mfa_on and not row["account"].has_factor),
+            "may_edit_networks": can(request.user, Action.MANAGE_TRUSTED_NETWORKS, Scope(organisation)),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def switch(request, pk):
+    """Turn multi-factor sign-in on or off for one non-learner (View Details > Manage User)."""
+    account = _account(request, pk, Action.MFA_TOGGLE)
+    form = MfaSwitchForm(
+        request.POST if request.method == "POST" else None,
+        initial={"enabled": "1" if account.mfa_on else "0"},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            mfa_set(
+                account=account, enabled=form.cleaned_data["enabled"], actor=request.user, request=request
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Multi-factor sign-in is now on.")
+                if account.mfa_on
+                else _("Multi-factor sign-in is now off."),
+            )
+            return redirect("accounts:account_detail", pk=account.pk)
+    return render(request, "mfa/switch.html", {"account": account, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reset(request, pk):
+    """Reset MFA (a lost phone): after a confirmation page, remove every factor; the person sets up again."""
+    account = _account(request, pk, Action.MFA_RESET)
+    if request.method == "POST":
+        mfa_reset(account=account, actor=request.user, request=request)
+        messages.success(request, _("MFA has been reset. They need to set up a second way to sign in again."))
+        return redirect("accounts:account_detail", pk=account.pk)
+    return render(
+        request, "mfa/reset.html", {"account": account, "authenticators": authenticators(account).count()}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def setup_code_print(request, pk):
+    """Print a one-time set-up code (7 days) for someone who cannot set up a factor at school."""
+    account = _account(request, pk, Action.MFA_SETUP_CODE)
+    if request.method == "POST":
+        code = setup_code_issue(account=account, actor=request.user, request=request)
+        expires = timezone.localtime(SetupCode.objects.get(account=account).expires_at)
+        return no_store(
+            render(
+                request, "mfa/setup_code_shown.html", {"account": account, "code": code, "expires": expires}
+            )
+        )
+    return render(request, "mfa/setup_code.html", {"account": account})
+
+
+def _account(request, pk, action):
+    """The account named in the URL: another school's is a 404, one the actor may not do `action` to a 403."""
+    account = get_object_or_404(
+        Account.objects.restrict(request.user, Action.VIEW).select_related("organisation"), pk=pk
+    )
+    require(request.user, action, account)
+    return account
+
+
 def _may_set_up(request) -> bool:
-    """A factor is added from the trusted network, or in a session that passed the second step."""
-    return request.user.is_verified() or on_trusted_network(request.user, request)
+    """A factor is added from the trusted network, in a session that passed the second step, or one a set-up
+    code signed in."""
+    return (
+        request.user.is_verified()
+        or bool(request.session.get(signin.SETUP_ALLOWED))
+        or on_trusted_network(request.user, request)
+    )

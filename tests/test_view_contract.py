@@ -323,6 +323,32 @@ CONTRACTS: dict[str, Contract] = {
         ),
         wrong_role=ANY_ONE,
     ),
+    "mfa:setup_code": Contract(
+        ("POST",),
+        None,
+        anonymous=na(
+            "the second step of signing in: nobody is signed in yet (without a pending sign-in it "
+            "sends people to the sign-in page)"
+        ),
+        wrong_role=ANY_ONE,
+    ),
+    "mfa:status": Contract(
+        ("GET",), "digital_champion", wrong_role=("teacher", plain), other_school=at("other_school")
+    ),
+    **{
+        f"mfa:{name}": Contract(
+            methods,
+            "digital_champion",
+            pk("governor"),
+            wrong_role=("teacher", pk("secondary_learner")),
+            other_school=pk("other_governor"),
+        )
+        for name, methods in (
+            ("switch", ("GET", "POST")),
+            ("reset", ("GET", "POST")),
+            ("setup_code_print", ("GET", "POST")),
+        )
+    },
     "mfa:security": Contract(("GET",), "teacher", wrong_role=("secondary_learner", plain)),
     "mfa:totp_add": Contract(
         ("GET", "POST"), "teacher", at_school(plain), wrong_role=("secondary_learner", at_school(plain))

@@ -14,7 +14,10 @@ def mfa_nav(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"networks": bool(organisation_ids_for(user, Action.MANAGE_TRUSTED_NETWORKS))}
+    return {
+        "status": bool(organisation_ids_for(user, Action.VIEW_MFA_STATUS)),
+        "networks": bool(organisation_ids_for(user, Action.MANAGE_TRUSTED_NETWORKS)),
+    }
 
 
 @register.simple_tag(takes_context=True)
@@ -25,3 +28,14 @@ def mfa_profile(context):
     if user is None or not user.is_authenticated:
         return {}
     return {"may_manage": can(user, Action.MFA_MANAGE_OWN, user)}
+
+
+@register.simple_tag(takes_context=True)
+def mfa_actions(context, account):
+    """Which multi-factor actions View Details > Manage User offers for `account`."""
+    user = getattr(context.get("request"), "user", None)
+    return {
+        "toggle": can(user, Action.MFA_TOGGLE, account) and account.pk != getattr(user, "pk", None),
+        "reset": can(user, Action.MFA_RESET, account),
+        "setup_code": can(user, Action.MFA_SETUP_CODE, account),
+    }
