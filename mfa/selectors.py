@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef
 from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import Account, RoleGrant
 from accounts.network import on_trusted_network
@@ -32,6 +33,10 @@ def authenticators(account):
     return TOTPDevice.objects.filter(user=account, confirmed=True).order_by("created_at", "id")
 
 
+def passkeys_of(account):
+    return WebAuthnCredential.objects.filter(user=account, confirmed=True).order_by("created_at", "id")
+
+
 def recovery_device(account):
     return StaticDevice.objects.filter(user=account, name=RECOVERY_NAME).first()
 
@@ -52,11 +57,11 @@ def second_step_asked(account, request) -> bool:
 def status_list(*, actor, organisation):
     """The organisation's non-learners the actor may see, with MFA on or off and whether a factor is set up."""
     authenticator = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
-    # (passkeys, when added, count here too)
+    passkey = WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)
     return (
         Account.objects.restrict(actor, Action.VIEW)
         .filter(organisation=organisation, status=Account.Status.ACTIVE)
         .exclude(kind=Account.Kind.LEARNER)
-        .annotate(has_factor=Exists(authenticator))
+        .annotate(has_factor=Exists(authenticator) | Exists(passkey))
         .order_by("legal_surname", "legal_forename", "pk")
     )

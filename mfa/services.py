@@ -124,10 +124,23 @@ def recovery_codes_make(*, account, request=None) -> list[str]:
     return sorted(codes)
 
 
+def passkey_registered_record(*, account, request=None) -> None:
+    """Audit a passkey or security key registered (django-otp-webauthn saved it)."""
+    audit_record(
+        actor=account,
+        action=AuditAction.MFA_SETUP,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        details={"factor": "passkey"},
+    )
+
+
 @transaction.atomic
 def factor_remove(*, device, actor, request=None) -> None:
-    """Remove one of a person's factors; audited."""
+    """Remove one of a person's factors (an authenticator, a passkey); audited."""
     account = device.user
+    kind = "totp" if isinstance(device, TOTPDevice) else "passkey"
     device.delete()
     audit_record(
         actor=actor,
@@ -135,7 +148,7 @@ def factor_remove(*, device, actor, request=None) -> None:
         targets=[account],
         organisation=account.organisation,
         request=request,
-        details={"factor": "totp"},
+        details={"factor": kind},
     )
 
 

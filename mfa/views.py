@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.caching import never_stored, no_store
 from accounts.guard import address_check
@@ -36,7 +37,7 @@ from mfa.forms import (
     SetupCodeForm,
 )
 from mfa.models import SetupCode
-from mfa.selectors import authenticators, has_factor, recovery_device, status_list
+from mfa.selectors import authenticators, has_factor, passkeys_of, recovery_device, status_list
 from mfa.services import (
     authenticator_begin,
     authenticator_confirm,
@@ -81,7 +82,8 @@ def verify(request):
             return redirect(signin.next_url(request, data))
         signin.failure_count(request=request, account=account)
         form.add_error("code", _("That code is not right. Check it and try again."))
-    return no_store(render(request, "mfa/verify.html", {"form": form}))
+    has_passkey = passkeys_of(account).exists()
+    return no_store(render(request, "mfa/verify.html", {"form": form, "has_passkey": has_passkey}))
 
 
 @login_required
@@ -95,6 +97,7 @@ def security(request):
         "mfa/security.html",
         {
             "authenticators": authenticators(request.user),
+            "passkeys": passkeys_of(request.user),
             "recovery": recovery,
             "recovery_left": recovery.token_set.count() if recovery else 0,
             "may_set_up": _may_set_up(request),
@@ -151,6 +154,19 @@ def totp_remove(request, pk):
         messages.success(request, _("The authenticator has been removed."))
         return redirect("mfa:security")
     return render(request, "mfa/totp_remove.html", {"device": device})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def passkey_remove(request, pk):
+    """Remove one passkey or security key after a confirmation page."""
+    require(request.user, Action.MFA_MANAGE_OWN, request.user)
+    device = get_object_or_404(WebAuthnCredential, pk=pk, user=request.user)
+    if request.method == "POST":
+        factor_remove(device=device, actor=request.user, request=request)
+        messages.success(request, _("The passkey has been removed."))
+        return redirect("mfa:security")
+    return render(request, "mfa/totp_remove.html", {"device": device, "passkey": True})
 
 
 @login_required

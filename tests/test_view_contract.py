@@ -8,6 +8,7 @@ resolver, so a new view fails test_every_url_name_has_a_contract until it has a 
 apply says why: na("...").
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from io import StringIO
@@ -20,6 +21,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import Account, RoleGrant
 from passwords.models import GroupResetJob
@@ -116,6 +118,19 @@ def at_school(builder: Builder) -> Builder:
         return builder(get)
 
     return build
+
+
+def pending_sign_in(get: Get) -> Call:
+    """The session of someone whose password was right and who is asked for the second step."""
+    session = get("client").session
+    session["ump_mfa_pending"] = {
+        "account": get("teacher").pk,
+        "backend": "accounts.backends.UsernameOrEmailBackend",
+        "next": "",
+        "at": time.time(),
+    }
+    session.save()
+    return Call()
 
 
 def own(fixture: str, **kwargs) -> tuple[str, Builder]:
@@ -349,6 +364,47 @@ CONTRACTS: dict[str, Contract] = {
             ("setup_code_print", ("GET", "POST")),
         )
     },
+    "mfa:passkey_register_begin": Contract(
+        ("POST",),
+        "teacher",
+        at_school(plain),
+        anonymous=403,  # a JSON endpoint of django-otp-webauthn's script: refused, not redirected
+        wrong_role=("secondary_learner", at_school(plain)),
+    ),
+    "mfa:passkey_register_complete": Contract(
+        ("POST",),
+        "teacher",
+        at_school(plain),
+        anonymous=403,
+        wrong_role=("secondary_learner", at_school(plain)),
+    ),
+    **{
+        f"mfa:{name}": Contract(
+            ("POST",),
+            None,
+            pending_sign_in,
+            anonymous=na(
+                "the second step of signing in: nobody is signed in yet (without a pending sign-in "
+                "it answers 403: tests/mfa/test_passkeys.py)"
+            ),
+            wrong_role=ANY_ONE,
+        )
+        for name in ("passkey_sign_in_begin", "passkey_sign_in_complete")
+    },
+    "mfa:passkey_jsi18n": Contract(
+        ("GET", "POST"),
+        None,
+        anonymous=na("the passkey script's translations: public"),
+        wrong_role=ANY_ONE,
+        wrong_method=na("Django's JavaScriptCatalog answers every method; it changes nothing"),
+    ),
+    "mfa:passkey_remove": Contract(
+        ("GET", "POST"),
+        "teacher",
+        pk("passkey"),
+        wrong_role=na("a factor is its owner's: anyone else's is a 404, never a 403"),
+        other_school=pk("other_passkey"),
+    ),
     "mfa:security": Contract(("GET",), "teacher", wrong_role=("secondary_learner", plain)),
     "mfa:totp_add": Contract(
         ("GET", "POST"), "teacher", at_school(plain), wrong_role=("secondary_learner", at_school(plain))
@@ -487,6 +543,20 @@ def authenticator(teacher):
 @pytest.fixture
 def other_authenticator(other_teacher):
     return TOTPDevice.objects.create(user=other_teacher, name="phone", confirmed=True)
+
+
+@pytest.fixture
+def passkey(teacher):
+    return WebAuthnCredential.objects.create(
+        user=teacher, name="key", confirmed=True, credential_id=b"one", public_key=b"k", sign_count=0
+    )
+
+
+@pytest.fixture
+def other_passkey(other_teacher):
+    return WebAuthnCredential.objects.create(
+        user=other_teacher, name="key", confirmed=True, credential_id=b"two", public_key=b"k", sign_count=0
+    )
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "passwords",
     "printing",
@@ -218,6 +219,15 @@ OTP_TOTP_ISSUER = env.str("UMP_MFA_ISSUER", default="Hwb UMP")
 # Failed codes count towards the account's lockout (django-axes), exactly like a wrong password; django-otp's own
 # growing delay per device would only make a person who mistyped wait on top of that.
 OTP_TOTP_THROTTLE_FACTOR = 0
+# Passkeys and security keys (mfa.passkeys): the second step only, never a sign-in without a password. The
+# relying party is UMP_WEBAUTHN_RP_ID or the host served; origins must be https (a developer's machine may use
+# http://localhost, never an IP address: WebAuthn refuses those).
+UMP_WEBAUTHN_RP_ID = env.str("UMP_WEBAUTHN_RP_ID", default="")
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_ID_CALLABLE = "mfa.passkeys.rp_id"
+OTP_WEBAUTHN_RP_NAME_CALLABLE = "mfa.passkeys.rp_name"
+OTP_WEBAUTHN_HELPER_CLASS = "mfa.passkeys.Helper"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("UMP_WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
 OTP_STATIC_THROTTLE_FACTOR = 0
 
 UMP_EMAIL_DOMAIN = env.str("UMP_EMAIL_DOMAIN", default="hwbcymru.net")

@@ -1,6 +1,8 @@
 """Template helpers for the multi-factor sign-in partials (navigation, View Details actions, My Profile)."""
 
 from django import template
+from django.middleware import csrf
+from django.urls import reverse
 
 from accounts.permissions import Action, can, organisation_ids_for
 
@@ -38,4 +40,19 @@ def mfa_actions(context, account):
         "toggle": can(user, Action.MFA_TOGGLE, account) and account.pk != getattr(user, "pk", None),
         "reset": can(user, Action.MFA_RESET, account),
         "setup_code": can(user, Action.MFA_SETUP_CODE, account),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def passkey_config(context):
+    """What django-otp-webauthn's scripts read (as JSON): this portal's endpoints for them, and the CSRF token."""
+    request = context["request"]
+    return {
+        "autocompleteLoginFieldSelector": None,
+        "nextFieldSelector": "input[name='next']",
+        "csrfToken": csrf.get_token(request),
+        "beginAuthenticationUrl": reverse("mfa:passkey_sign_in_begin"),
+        "completeAuthenticationUrl": reverse("mfa:passkey_sign_in_complete"),
+        "beginRegistrationUrl": reverse("mfa:passkey_register_begin"),
+        "completeRegistrationUrl": reverse("mfa:passkey_register_complete"),
     }
