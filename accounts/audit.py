@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.bulk import count_up, rows_copy
 from accounts.models import AuditEvent, AuditEventTarget, AuditFailureCount
+from accounts.network import client_address
 
 
 class AuditAction(models.TextChoices):
@@ -72,6 +73,18 @@ class AuditAction(models.TextChoices):
     SSO_CLIENT_ADD = "sso.client_add", _("Connected service registered")
     SSO_CLIENT_ROTATE = "sso.client_rotate", _("Connected service secret rotated")
     SSO_CLIENT_DISABLE = "sso.client_disable", _("Connected service disabled")
+    ORGANISATION_NETWORKS = "organisation.networks", _("Trusted networks changed")
+    MFA_SETUP = "mfa.setup", _("Sign-in factor added")
+    MFA_REMOVE = "mfa.remove", _("Sign-in factor removed")
+    MFA_RECOVERY_CODES = "mfa.recovery_codes", _("Recovery codes made")
+    MFA_USE = "mfa.use", _("Second step passed")
+    MFA_FAILURE = "mfa.failure", _("Second step failed")
+    MFA_NOT_SET_UP = "mfa.not_set_up", _("Sign-in refused: no second factor set up")
+    MFA_TURN_ON = "mfa.turn_on", _("MFA turned on")
+    MFA_TURN_OFF = "mfa.turn_off", _("MFA turned off")
+    MFA_RESET = "mfa.reset", _("MFA reset")
+    MFA_SETUP_CODE = "mfa.setup_code", _("MFA set-up code printed")
+    SIGNIN_ADDRESS_HELD = "signin.address_held", _("Sign-in refused: too many failures from this address")
 
 
 # The part of a code before its first dot -> the filter's group label, and its "every action" option's label
@@ -87,12 +100,15 @@ GROUPS = {
     "provisioning": (_("Provisioning"), _("All provisioning actions")),
     "audit": (_("Audit"), None),
     "sso": (_("Single sign-on"), _("All single sign-on actions")),
+    "organisation": (_("Organisations"), None),
+    "mfa": (_("Multi-factor sign-in"), _("All multi-factor actions")),
 }
 
 # The actions audit_count counts (refusals that name nobody), with the outcome each count stands for.
 COUNTED = {
     AuditAction.SIGNIN_FAILURE: AuditEvent.Outcome.FAILURE,
     AuditAction.SIGNIN_LOCKED_OUT: AuditEvent.Outcome.DENIED,
+    AuditAction.SIGNIN_ADDRESS_HELD: AuditEvent.Outcome.DENIED,
     AuditAction.PROVISIONING_API_DENIED: AuditEvent.Outcome.DENIED,
     AuditAction.SSO_DENIED: AuditEvent.Outcome.DENIED,
 }
@@ -192,10 +208,8 @@ def action_choices():
 
 
 def client_ip(request):
-    """The address a request came from, as the server saw it (None outside a request)."""
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    """The address a request came from (None outside a request): X-Forwarded-For only from trusted proxies."""
+    return client_address(request)
 
 
 def _actor_id(actor):

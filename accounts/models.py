@@ -8,6 +8,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import SealedTextField, SearchName
+from accounts.network import validate_networks
 
 
 class Organisation(models.Model):
@@ -48,6 +49,11 @@ class Organisation(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="children",
+    )
+    # Address ranges (CIDR, normalised) of the organisation's own network: its people signing in from inside
+    # them are not asked for a second factor.
+    trusted_networks = models.JSONField(
+        _("trusted networks"), default=list, blank=True, validators=[validate_networks]
     )
 
     class Meta:
@@ -178,6 +184,9 @@ class Account(AbstractBaseUser, PermissionsMixin):
     work_email = models.EmailField(_("work email"), blank=True)
     contact_number = models.CharField(_("contact number"), max_length=30, blank=True)
 
+    # Multi-factor sign-in: None follows the default (on for every non-learner); a Digital Champion or Hwb
+    # administrator may turn it on or off. Learners never use it, whatever this says.
+    mfa_enabled = models.BooleanField(_("multi-factor sign-in"), null=True, blank=True, default=None)
     # What View Users search looks in: the name without accents, case, spaces, hyphens or apostrophes, both ways
     # round (accounts.text.search_name). Kept by the database itself, so every write path (COPY included)
     # keeps it right; a search reads it within the organisation's index range, never folding at query time.
@@ -220,6 +229,13 @@ class Account(AbstractBaseUser, PermissionsMixin):
     @property
     def is_learner(self):
         return self.kind == self.Kind.LEARNER
+
+    @property
+    def mfa_on(self):
+        """Whether a second factor is asked of this account off its trusted network (never for a learner)."""
+        if self.is_learner:
+            return False
+        return True if self.mfa_enabled is None else self.mfa_enabled
 
     def get_full_name(self):
         return f"{self.legal_forename} {self.legal_surname}"
@@ -429,6 +445,25 @@ class AuditFailureCount(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+class SigninFailure(models.Model):
+    """One refused sign-in step from an address, kept for the spraying guard's sliding window (accounts.guard).
+
+    `account_key` names the account tried (its id, or a keyed hash of a name that is no account), never a
+    password; a later success of that account from that address removes its rows. Rows older than the window
+    are deleted as new ones are written.
+    """
+
+    client_ip = models.CharField(max_length=45)
+    account_key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["client_ip", "at"], name="signinfailure_ip_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.client_ip}"
 
 
 class AccountRequest(models.Model):

@@ -64,6 +64,12 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_PROVISIONING = "manage_provisioning"
     MANAGE_SSO_CLIENTS = "manage_sso_clients"
+    MFA_TOGGLE = "mfa_toggle"
+    MFA_RESET = "mfa_reset"
+    MFA_SETUP_CODE = "mfa_setup_code"
+    MFA_MANAGE_OWN = "mfa_manage_own"
+    VIEW_MFA_STATUS = "view_mfa_status"
+    MANAGE_TRUSTED_NETWORKS = "manage_trusted_networks"
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,19 @@ TABLE = {
     Action.MANAGE_EXPIRING: _row(
         learner=NOBODY, staff=NOBODY, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
     ),
+    # Multi-factor sign-in: learners never use it. Turn it on or off, Reset MFA (a lost phone), print a one-time
+    # set-up code for someone who cannot come to school to set it up.
+    Action.MFA_TOGGLE: _row(
+        learner=NOBODY, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.MFA_RESET: _row(
+        learner=NOBODY, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    Action.MFA_SETUP_CODE: _row(
+        learner=NOBODY, staff=DC_ADMIN, school_non_mis=DC_ADMIN, ite=DC_ADMIN, la_consortium=ADMIN
+    ),
+    # My Profile > Security: one's own factors and recovery codes.
+    Action.MFA_MANAGE_OWN: _row(learner=NOBODY, staff=OWN, school_non_mis=OWN, ite=OWN, la_consortium=OWN),
 }
 # Organisation-wide actions: the key "*" stands for "this organisation" rather than one kind.
 ORG_TABLE = {
@@ -156,6 +175,9 @@ ORG_TABLE = {
     # The services that sign people in through UMP (OpenID Connect clients) serve all of Wales: asked of the
     # national organisation, so only a national Hwb administrator holds it.
     Action.MANAGE_SSO_CLIENTS: ADMIN,
+    # Who has MFA on and who has not set it up; the organisation's trusted address ranges.
+    Action.VIEW_MFA_STATUS: DC_ADMIN,
+    Action.MANAGE_TRUSTED_NETWORKS: DC_ADMIN,
 }
 
 

@@ -3,14 +3,17 @@
 import csv
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, login
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import AuditAction, audit_count, audit_record
+from accounts.guard import address_success_record
 from accounts.models import Account, AuditEvent, Organisation, RoleGrant
+from accounts.network import networks_clean
 from accounts.usernames import username_allocate, usernames_bind
 
 
@@ -96,7 +99,13 @@ class OrganisationImportError(Exception):
         super().__init__("\n".join(errors))
 
 
+# The session key holding how the signed-in person authenticated (RFC 8176 values).
+SESSION_AMR = "ump_amr"
+
 ORG_COLUMNS = ("code", "kind", "name", "name_cy", "phase", "parent_code")
+# Optional: the organisation's trusted address ranges, separated by spaces or semicolons. A row that leaves the
+# cell empty (or a file without the column) keeps the ranges it has.
+ORG_NETWORKS_COLUMN = "trusted_networks"
 
 
 def organisations_import(*, stream):
@@ -131,6 +140,12 @@ def organisations_import(*, stream):
             problems.append(_("a school code is 7 digits (LA number and establishment number)"))
         if kind == Organisation.Kind.LOCAL_AUTHORITY and not (code.isdigit() and len(code) == 3):
             problems.append(_("a local authority code is 3 digits"))
+        row["networks"] = None
+        if row.get(ORG_NETWORKS_COLUMN):
+            try:
+                row["networks"] = networks_clean(row[ORG_NETWORKS_COLUMN].replace(";", " ").split())
+            except ValidationError as error:
+                problems.extend(error.messages)
         if with_medium:
             row["language_medium"] = row.get("language_medium", "").lower()
             if row["language_medium"] not in mediums | {""}:
@@ -167,6 +182,8 @@ def organisations_import(*, stream):
                 row["name_cy"],
                 row["phase"],
             )
+            if row["networks"] is not None:
+                org.trusted_networks = row["networks"]
             if with_medium:
                 org.language_medium = row["language_medium"]
             org.save()
@@ -205,6 +222,18 @@ def admin_create(*, forename, surname, password, organisation):
         account.save(update_fields=["is_staff", "is_superuser"])
     role_grant(account=account, role=RoleGrant.Role.HWB_ADMIN, organisation=organisation)
     return account
+
+
+def signin_complete(*, request, account, methods, backend=None) -> None:
+    """Start the session of a sign-in that passed every step, and note how it was made.
+
+    `methods` are RFC 8176 authentication method references (["pwd"], ["pwd", "otp", "mfa"]...), kept in the
+    session as `ump_amr` for whoever asks how this person signed in (the OpenID Connect provider).
+    """
+    login(request, account, backend=backend or getattr(account, "backend", None))
+    request.session[SESSION_AMR] = list(methods)
+    address_success_record(request=request, account=account)
+    signin_success_record(account=account, request=request)
 
 
 def signin_success_record(*, account, request) -> None:

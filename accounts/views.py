@@ -1,14 +1,18 @@
 """Signing in, the home page, My Profile and View Users."""
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
+from accounts.audit import AuditAction, audit_count
 from accounts.backends import find_account
 from accounts.forms import SignInForm, UserFilterForm
+from accounts.guard import address_check, address_failure_record
 from accounts.models import Account
 from accounts.permissions import Action, Scope, can
 from accounts.selectors import (
@@ -19,13 +23,18 @@ from accounts.selectors import (
     organisation_from_request,
     section_organisations,
 )
-from accounts.services import signin_failure_record, signin_success_record
+from accounts.services import signin_complete, signin_failure_record
 
 PAGE_SIZE = 50
 
 
 class SignInView(auth_views.LoginView):
-    """Django's login view, with every success and failure in the audit trail."""
+    """Django's login view, with every success and failure in the audit trail.
+
+    A right password is not yet a sign-in: each of the callables named in UMP_SIGNIN_STEPS (a feature app's,
+    such as the second step of multi-factor sign-in) may answer instead, and then the session starts only
+    when that step is passed. Otherwise the person is signed in with the password alone (amr ["pwd"]).
+    """
 
     form_class = SignInForm
     template_name = "accounts/login.html"
@@ -34,13 +43,45 @@ class SignInView(auth_views.LoginView):
     http_method_names = ["get", "post", "options"]
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        signin_success_record(account=form.get_user(), request=self.request)
-        return response
+        account = form.get_user()
+        for step in settings.UMP_SIGNIN_STEPS:
+            response = import_string(step)(
+                request=self.request, account=account, next_url=self.get_redirect_url()
+            )
+            if response is not None:
+                return response
+        signin_complete(request=self.request, account=account, methods=["pwd"])
+        return HttpResponseRedirect(self.get_success_url())
+
+    def post(self, request, *args, **kwargs):
+        verdict = address_check(request)
+        if not verdict.allowed:
+            return address_held(request, verdict)
+        return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        signin_failure_record(account=find_account(form.data.get("username", "")), request=self.request)
+        identifier = form.data.get("username", "")
+        account = find_account(identifier)
+        address_failure_record(request=self.request, account=account, identifier=identifier)
+        signin_failure_record(account=account, request=self.request)
         return super().form_invalid(form)
+
+
+def address_held(request, verdict):
+    """The page for an attempt the spraying guard refuses (before any password is checked); counted, not logged."""
+    audit_count(action=AuditAction.SIGNIN_ADDRESS_HELD, request=request)
+    response = render(
+        request,
+        "accounts/address_held.html",
+        {
+            "held": verdict.held,
+            "minutes": max(1, (verdict.retry_after + 59) // 60),
+            "seconds": verdict.retry_after,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 @login_required

@@ -20,6 +20,10 @@ MIN_LENGTH = 8  # the Hwb policy
 RANDOM_DEFAULT_LENGTH = 12
 RANDOM_MIN_LENGTH = 10
 LEARNER_MIN_DIGITS = 2
+# A learner password is one of at least this many (2^20), each as likely: a password tried against every
+# learner of a school finds one far less often than with one word and two digits (about 2^17, and the
+# likeliest few far likelier than that).
+LEARNER_MIN_POSSIBILITIES = 2**20
 
 
 class Draws:
@@ -55,20 +59,35 @@ class Draws:
 
 
 def learner_password(*, language: str = "en", draws: Draws | None = None) -> str:
-    """A capitalised familiar word then digits, e.g. `Otter472`: at least 8 characters and 2 digits.
+    """Two capitalised familiar words then digits, e.g. `OtterPanda47`: at least LEARNER_MIN_POSSIBILITIES.
 
-    Short words get more digits so that every result meets the 8-character policy.
+    The number of digits is fixed per word list (learner_digits), so every password of a language is as
+    likely as any other: no short list of likelier passwords to try first.
     """
     draws = draws or Draws(64)
     words = WORDS.get((language or "en")[:2], WORDS["en"])
-    word = draws.choice(words)
-    n_digits = max(LEARNER_MIN_DIGITS, MIN_LENGTH - len(word))
+    first, second = draws.choice(words), draws.choice(words)
+    n_digits = learner_digits(len(words))
     # one draw for all the digits (uniform over every string of n_digits)
     draw, base, digits = draws.below(len(DIGITS) ** n_digits), len(DIGITS), []
     for _ in range(n_digits):
         draw, d = divmod(draw, base)
         digits.append(DIGITS[d])
-    return word.capitalize() + "".join(digits)
+    return first.capitalize() + second.capitalize() + "".join(digits)
+
+
+def learner_digits(n_words: int) -> int:
+    """The fewest digits (at least two) that give two words from `n_words` LEARNER_MIN_POSSIBILITIES or more."""
+    n_digits = LEARNER_MIN_DIGITS
+    while n_words**2 * len(DIGITS) ** n_digits < LEARNER_MIN_POSSIBILITIES:
+        n_digits += 1
+    return n_digits
+
+
+def learner_possibilities(language: str = "en") -> int:
+    """How many different learner passwords a language's list gives (each equally likely)."""
+    words = WORDS.get(language, WORDS["en"])
+    return len(words) ** 2 * len(DIGITS) ** learner_digits(len(words))
 
 
 def random_password(*, length: int = RANDOM_DEFAULT_LENGTH, draws: Draws | None = None) -> str:

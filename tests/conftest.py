@@ -20,7 +20,8 @@ TESTS = Path(__file__).resolve().parent
 # The demo runs on SQLite (README), where the apps' fast paths take their SQLite twins: scripts/test runs
 # these folders a second time there. The rest of the suite (browser journeys, quality gates, the catalogue)
 # needs the real services or no database, and runs once, on PostgreSQL.
-SQLITE_SUITES = {"accounts", "managing", "passwords", "printing", "provisioning", "sso"}
+SCHOOL_NETWORKS = ["127.0.0.0/8", "::1/128", "10.0.0.0/8"]
+SQLITE_SUITES = {"accounts", "managing", "mfa", "passwords", "printing", "provisioning", "sso"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -77,14 +78,30 @@ def wales(db):
     other_la = OrganisationFactory(
         code="660", kind=Organisation.Kind.LOCAL_AUTHORITY, name="Anglesey", parent=other_consortium, phase=""
     )
+    # As in the demo, the schools' own network holds the test client's address (127.0.0.1) and the private range
+    # the sign-in tests use, so their staff sign in with a password as they always have; tests of the second
+    # step sign in from elsewhere (tests/mfa).
+    school_networks = {"trusted_networks": SCHOOL_NETWORKS}
     primary = OrganisationFactory(
-        code="6812001", name="Ysgol Gynradd Llanaber", phase=Organisation.Phase.PRIMARY, parent=la
+        code="6812001",
+        name="Ysgol Gynradd Llanaber",
+        phase=Organisation.Phase.PRIMARY,
+        parent=la,
+        **school_networks,
     )
     secondary = OrganisationFactory(
-        code="6814001", name="Ysgol Uwchradd Caerdydd", phase=Organisation.Phase.SECONDARY, parent=la
+        code="6814001",
+        name="Ysgol Uwchradd Caerdydd",
+        phase=Organisation.Phase.SECONDARY,
+        parent=la,
+        **school_networks,
     )
     other_school = OrganisationFactory(
-        code="6604002", name="Ysgol David Hughes", phase=Organisation.Phase.SECONDARY, parent=other_la
+        code="6604002",
+        name="Ysgol David Hughes",
+        phase=Organisation.Phase.SECONDARY,
+        parent=other_la,
+        **school_networks,
     )
     return SimpleNamespace(
         national=national,

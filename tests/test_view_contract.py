@@ -9,6 +9,7 @@ apply says why: na("...").
 """
 
 import base64
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -22,6 +23,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 from oauth2_provider.models import get_access_token_model, set_token_value
 
 from accounts.models import Account, RoleGrant
@@ -109,6 +112,31 @@ def bearer(run: str | None = None) -> Builder:
         return Call(kwargs=kwargs, headers={"authorization": f"Bearer {get('school_token')}"})
 
     return build
+
+
+def at_school(builder: Builder) -> Builder:
+    """The same call from inside the secondary school's trusted network (where factors are set up)."""
+
+    def build(get):
+        school = get("wales").secondary
+        school.trusted_networks = ["127.0.0.0/8"]
+        school.save(update_fields=["trusted_networks"])
+        return builder(get)
+
+    return build
+
+
+def pending_sign_in(get: Get) -> Call:
+    """The session of someone whose password was right and who is asked for the second step."""
+    session = get("client").session
+    session["ump_mfa_pending"] = {
+        "account": get("teacher").pk,
+        "backend": "accounts.backends.UsernameOrEmailBackend",
+        "next": "",
+        "at": time.time(),
+    }
+    session.save()
+    return Call()
 
 
 def own(fixture: str, **kwargs) -> tuple[str, Builder]:
@@ -371,6 +399,106 @@ CONTRACTS: dict[str, Contract] = {
         )
         for name in ("client_rotate", "client_disable")
     },
+    # mfa: multi-factor sign-in
+    "mfa:verify": Contract(
+        ("GET", "POST"),
+        None,
+        anonymous=na(
+            "the second step of signing in: nobody is signed in yet (without a pending sign-in it "
+            "sends people to the sign-in page)"
+        ),
+        wrong_role=ANY_ONE,
+    ),
+    "mfa:setup_code": Contract(
+        ("POST",),
+        None,
+        anonymous=na(
+            "the second step of signing in: nobody is signed in yet (without a pending sign-in it "
+            "sends people to the sign-in page)"
+        ),
+        wrong_role=ANY_ONE,
+    ),
+    "mfa:status": Contract(
+        ("GET",), "digital_champion", wrong_role=("teacher", plain), other_school=at("other_school")
+    ),
+    **{
+        f"mfa:{name}": Contract(
+            methods,
+            "digital_champion",
+            pk("governor"),
+            wrong_role=("teacher", pk("secondary_learner")),
+            other_school=pk("other_governor"),
+        )
+        for name, methods in (
+            ("switch", ("GET", "POST")),
+            ("reset", ("GET", "POST")),
+            ("setup_code_print", ("GET", "POST")),
+        )
+    },
+    "mfa:passkey_register_begin": Contract(
+        ("POST",),
+        "teacher",
+        at_school(plain),
+        anonymous=403,  # a JSON endpoint of django-otp-webauthn's script: refused, not redirected
+        wrong_role=("secondary_learner", at_school(plain)),
+    ),
+    "mfa:passkey_register_complete": Contract(
+        ("POST",),
+        "teacher",
+        at_school(plain),
+        anonymous=403,
+        wrong_role=("secondary_learner", at_school(plain)),
+    ),
+    **{
+        f"mfa:{name}": Contract(
+            ("POST",),
+            None,
+            pending_sign_in,
+            anonymous=na(
+                "the second step of signing in: nobody is signed in yet (without a pending sign-in "
+                "it answers 403: tests/mfa/test_passkeys.py)"
+            ),
+            wrong_role=ANY_ONE,
+        )
+        for name in ("passkey_sign_in_begin", "passkey_sign_in_complete")
+    },
+    "mfa:passkey_jsi18n": Contract(
+        ("GET", "POST"),
+        None,
+        anonymous=na("the passkey script's translations: public"),
+        wrong_role=ANY_ONE,
+        wrong_method=na("Django's JavaScriptCatalog answers every method; it changes nothing"),
+    ),
+    "mfa:passkey_remove": Contract(
+        ("GET", "POST"),
+        "teacher",
+        pk("passkey"),
+        wrong_role=na("a factor is its owner's: anyone else's is a 404, never a 403"),
+        other_school=pk("other_passkey"),
+    ),
+    "mfa:security": Contract(("GET",), "teacher", wrong_role=("secondary_learner", plain)),
+    "mfa:totp_add": Contract(
+        ("GET", "POST"), "teacher", at_school(plain), wrong_role=("secondary_learner", at_school(plain))
+    ),
+    "mfa:recovery_codes": Contract(
+        ("GET", "POST"), "teacher", at_school(plain), wrong_role=("secondary_learner", at_school(plain))
+    ),
+    **{
+        f"mfa:{name}": Contract(
+            ("GET", "POST"),
+            "teacher",
+            at_school(pk(fixture)),
+            wrong_role=na("a factor is its owner's: anyone else's is a 404, never a 403"),
+            other_school=pk(f"other_{fixture}"),
+        )
+        for name, fixture in (("totp_confirm", "new_authenticator"), ("totp_remove", "authenticator"))
+    },
+    "mfa:networks": Contract(
+        ("GET", "POST"),
+        "digital_champion",
+        wrong_role=("teacher", plain),
+        other_school=at("other_school"),
+    ),
     # Django's own views
     "set_language": Contract(
         METHODS,
@@ -466,6 +594,40 @@ def other_governor(wales):
 def shown_learner(secondary_learner, teacher):
     password_reset(account=secondary_learner, actor=teacher)
     return secondary_learner
+
+
+@pytest.fixture
+def new_authenticator(teacher):
+    return TOTPDevice.objects.create(user=teacher, name="phone", confirmed=False)
+
+
+@pytest.fixture
+def other_new_authenticator(other_teacher):
+    return TOTPDevice.objects.create(user=other_teacher, name="phone", confirmed=False)
+
+
+@pytest.fixture
+def authenticator(teacher):
+    return TOTPDevice.objects.create(user=teacher, name="phone", confirmed=True)
+
+
+@pytest.fixture
+def other_authenticator(other_teacher):
+    return TOTPDevice.objects.create(user=other_teacher, name="phone", confirmed=True)
+
+
+@pytest.fixture
+def passkey(teacher):
+    return WebAuthnCredential.objects.create(
+        user=teacher, name="key", confirmed=True, credential_id=b"one", public_key=b"k", sign_count=0
+    )
+
+
+@pytest.fixture
+def other_passkey(other_teacher):
+    return WebAuthnCredential.objects.create(
+        user=other_teacher, name="key", confirmed=True, credential_id=b"two", public_key=b"k", sign_count=0
+    )
 
 
 @pytest.fixture

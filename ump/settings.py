@@ -1,6 +1,7 @@
 """UMP settings: one file, read from the environment (and a local .env) through django-environ."""
 
 import base64
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +43,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "passwords",
     "printing",
@@ -49,6 +54,7 @@ INSTALLED_APPS = [
     "managing",
     "oauth2_provider",
     "sso",
+    "mfa",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.ActiveAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -133,7 +140,26 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
-# Deliberate: an address-based limit would lock out a whole school behind one NAT address.
+# Axes keeps the POST of a failed attempt: never a second-step or set-up code.
+AXES_SENSITIVE_PARAMETERS = ["code", "setup_code"]
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_address"
+# The spraying guard (accounts.guard): an address's failures across many accounts, unexplained by a later
+# success, in a sliding window. From SLOW_* one attempt per SLOW_SECONDS; from HOLD_* none until failures age
+# out. A class of 30 with three typos each stays below (90 failures, 30 accounts) even before anyone gets in.
+UMP_SIGNIN_GUARD = env.bool("UMP_SIGNIN_GUARD", default=True)
+UMP_SIGNIN_WINDOW_MINUTES = env.int("UMP_SIGNIN_WINDOW_MINUTES", default=60)
+UMP_SIGNIN_SLOW_ACCOUNTS = env.int("UMP_SIGNIN_SLOW_ACCOUNTS", default=40)
+UMP_SIGNIN_SLOW_FAILURES = env.int("UMP_SIGNIN_SLOW_FAILURES", default=100)
+UMP_SIGNIN_SLOW_SECONDS = env.int("UMP_SIGNIN_SLOW_SECONDS", default=60)
+UMP_SIGNIN_HOLD_ACCOUNTS = env.int("UMP_SIGNIN_HOLD_ACCOUNTS", default=60)
+UMP_SIGNIN_HOLD_FAILURES = env.int("UMP_SIGNIN_HOLD_FAILURES", default=150)
+if not (
+    0 < UMP_SIGNIN_SLOW_ACCOUNTS <= UMP_SIGNIN_HOLD_ACCOUNTS
+    and 0 < UMP_SIGNIN_SLOW_FAILURES <= UMP_SIGNIN_HOLD_FAILURES
+):
+    raise ImproperlyConfigured("UMP_SIGNIN_SLOW_* must be positive and no more than UMP_SIGNIN_HOLD_*.")
+# Deliberate: axes locks accounts, never an address (a whole school shares one NAT address); addresses are the
+# spraying guard's, which a class signing in never trips.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 LANGUAGE_CODE = "en"
@@ -189,6 +215,37 @@ UMP_SEAL_KEYS = env.list("UMP_SEAL_KEYS", default=[])
 UMP_HASH_KEY = env.str("UMP_HASH_KEY", default="")
 if not UMP_SEAL_KEYS or not UMP_HASH_KEY:
     raise ImproperlyConfigured("UMP_SEAL_KEYS and UMP_HASH_KEY must be set (see .env.example).")
+
+# Proxies (addresses or CIDR ranges) whose X-Forwarded-For header is believed; from anyone else it is ignored,
+# so a forged header never makes an address trusted. Empty: the connecting address is the client's.
+UMP_TRUSTED_PROXIES = env.list("UMP_TRUSTED_PROXIES", default=[])
+try:
+    UMP_TRUSTED_PROXIES = [str(ipaddress.ip_network(p.strip(), strict=False)) for p in UMP_TRUSTED_PROXIES]
+except ValueError as error:
+    raise ImproperlyConfigured(f"UMP_TRUSTED_PROXIES: {error}") from error
+
+# What a right password leads to before the session starts: each callable may answer with a page of its own
+# (the second step of multi-factor sign-in) and the person is signed in only once that is passed.
+UMP_SIGNIN_STEPS = ["mfa.signin.second_step"]
+# Hwb administrators are asked for their second factor on every sign-in, on a trusted network or not.
+UMP_MFA_ALWAYS_FOR_ADMINS = env.bool("UMP_MFA_ALWAYS_FOR_ADMINS", default=True)
+# Minutes a person has between the right password and the second step.
+UMP_MFA_STEP_MINUTES = 10
+# The authenticator app shows this name beside the code.
+OTP_TOTP_ISSUER = env.str("UMP_MFA_ISSUER", default="Hwb UMP")
+# Failed codes count towards the account's lockout (django-axes), exactly like a wrong password; django-otp's own
+# growing delay per device would only make a person who mistyped wait on top of that.
+OTP_TOTP_THROTTLE_FACTOR = 0
+# Passkeys and security keys (mfa.passkeys): the second step only, never a sign-in without a password. The
+# relying party is UMP_WEBAUTHN_RP_ID or the host served; origins must be https (a developer's machine may use
+# http://localhost, never an IP address: WebAuthn refuses those).
+UMP_WEBAUTHN_RP_ID = env.str("UMP_WEBAUTHN_RP_ID", default="")
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_ID_CALLABLE = "mfa.passkeys.rp_id"
+OTP_WEBAUTHN_RP_NAME_CALLABLE = "mfa.passkeys.rp_name"
+OTP_WEBAUTHN_HELPER_CLASS = "mfa.passkeys.Helper"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("UMP_WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 UMP_EMAIL_DOMAIN = env.str("UMP_EMAIL_DOMAIN", default="hwbcymru.net")
 UMP_SIGNIN_URL = env.str("UMP_SIGNIN_URL", default="https://hwb.gov.wales")

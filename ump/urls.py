@@ -14,6 +14,7 @@ urlpatterns = [
     # OpenID Connect: django-oauth-toolkit's views reverse their own namespace, so it keeps that name.
     path("", include((sso_urls.provider_patterns, "oauth2_provider"))),
     path("", include("sso.urls")),
+    path("", include("mfa.urls")),
     # Managing users' pages keep the names they had inside accounts (accounts:manage_add, accounts:audit).
     path("", include((accounts_urls.urlpatterns + managing_urls.urlpatterns, "accounts"))),
 ]

@@ -81,6 +81,15 @@ EXPECTED[A.PRINT_WITH_PASSWORD] = EXPECTED[A.PRINT_DETAILS]
 EXPECTED[A.REACTIVATE] = EXPECTED[A.DEACTIVATE]
 EXPECTED[A.REACTIVATE_EXPIRED] = EXPECTED[A.DEACTIVATE]
 EXPECTED[A.MANAGE_EXPIRING] = EXPECTED[A.DEACTIVATE]
+# Multi-factor sign-in: every non-learner a role reaches; learners never use it.
+EXPECTED[A.MFA_TOGGLE] = {
+    "teacher": set(),
+    "digital_champion": ALL - {K.LEARNER, K.LA_NON_MIS, K.CONSORTIUM_NON_MIS},
+    **OWN_ORGANISATION_USERS,
+    "national_admin": ALL - {K.LEARNER},
+}
+EXPECTED[A.MFA_RESET] = EXPECTED[A.MFA_TOGGLE]
+EXPECTED[A.MFA_SETUP_CODE] = EXPECTED[A.MFA_TOGGLE]
 for _rules in EXPECTED.values():
     _rules.update(dict.fromkeys(SCHOOL_STAFF_ALIKE, _rules["teacher"]))
     _rules.update(dict.fromkeys(POWERLESS, set()))
@@ -96,6 +105,8 @@ ORG_EXPECTED = {
     (A.VIEW_AUDIT, "*"): {"digital_champion", "national_admin"},
     (A.MANAGE_PROVISIONING, "*"): {"digital_champion", "national_admin"},
     (A.MANAGE_SSO_CLIENTS, "*"): {"national_admin"},
+    (A.VIEW_MFA_STATUS, "*"): {"digital_champion", "national_admin"},
+    (A.MANAGE_TRUSTED_NETWORKS, "*"): {"digital_champion", "national_admin"},
 }
 
 
@@ -148,7 +159,7 @@ class TableShapeTests:
             assert set(row) == set(K), f"{action} is missing kinds {set(K) - set(row)}"
 
     def test_the_test_covers_every_account_action(self):
-        covered = set(EXPECTED) | {a for a, _k in ORG_EXPECTED} | {A.RESET_OWN_PASSWORD}
+        covered = set(EXPECTED) | {a for a, _k in ORG_EXPECTED} | {A.RESET_OWN_PASSWORD, A.MFA_MANAGE_OWN}
         assert set(TABLE) <= covered, f"add EXPECTED rows for {set(TABLE) - covered}"
 
 
@@ -204,6 +215,15 @@ class TestWalk(TableShapeTests):
         for account in (secondary_learner, teacher, governor):
             assert can(account, A.RESET_OWN_PASSWORD, account)
         assert not can(teacher, A.RESET_OWN_PASSWORD, secondary_learner)
+
+    def test_own_factors_for_every_non_learner_and_no_learner(
+        self, primary_learner, secondary_learner, teacher, governor, digital_champion
+    ):
+        for account in (primary_learner, secondary_learner):
+            assert not can(account, A.MFA_MANAGE_OWN, account)
+        for account in (teacher, governor, digital_champion):
+            assert can(account, A.MFA_MANAGE_OWN, account)
+        assert not can(digital_champion, A.MFA_MANAGE_OWN, teacher)
 
     def test_a_teacher_acts_on_learners_of_their_school_only(self, teacher, other_teacher, secondary_learner):
         assert can(teacher, A.RESET_PASSWORD, secondary_learner)

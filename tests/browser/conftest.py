@@ -5,14 +5,20 @@ Without it the browser tests skip on a developer's machine, but fail under CI=tr
 CI run cannot go green by testing nothing.
 """
 
+import base64
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from mfa.selectors import is_hwb_admin
 
 CHROMIUM = os.environ.get("UMP_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling out, and this network refuses it.
@@ -70,13 +76,22 @@ def page(new_page) -> Page:
     return new_page()
 
 
+def totp_code(device, later: int = 0) -> str:
+    """The code an authenticator app shows for `device` now (or `later` 30-second steps on)."""
+    return pyotp.TOTP(base64.b32encode(device.bin_key).decode()).at(time.time() + 30 * later)
+
+
 @pytest.fixture
 def sign_in(live_server) -> Callable[..., None]:
     """Signs a person in through the real login form: sign_in(page, account[, password])."""
     from tests.factories import DEMO_PASSWORD
 
-    def sign_in_(page: Page, account, password: str = DEMO_PASSWORD) -> None:
+    def sign_in_(page: Page, account, password: str = DEMO_PASSWORD, second_step: bool = True) -> None:
         login_path = reverse("accounts:login")
+        if second_step and is_hwb_admin(account):
+            # As the demo's administrators have: an authenticator set up, since they are asked every time.
+            # Journeys of the second step itself pass second_step=False and set up what they need.
+            TOTPDevice.objects.get_or_create(user=account, confirmed=True, defaults={"name": "phone"})
         page.goto(login_path)
         form = page.locator("form", has=page.locator("input[name=password]"))
         form.locator("input[name=username]").fill(account.username)
@@ -86,6 +101,12 @@ def sign_in(live_server) -> Callable[..., None]:
         if urlsplit(page.url).path == login_path:
             errors = page.locator(".errorlist, [role=alert]").all_inner_texts()
             pytest.fail(f"signing in as {account.username!r} failed: {errors}", pytrace=False)
+        if second_step and urlsplit(page.url).path == reverse("mfa:verify"):
+            # Asked for the second step (Hwb administrators always are): their authenticator gives the code.
+            device = TOTPDevice.objects.get(user=account, confirmed=True)
+            page.locator("input[name=code]").fill(totp_code(device))
+            with page.expect_navigation():
+                page.locator("main form button[type=submit]").click()
 
     return sign_in_
 

@@ -23,25 +23,36 @@ class WordListTests:
 
 
 class LearnerPasswordTests:
-    def test_it_is_a_capitalised_word_then_digits(self):
+    def test_it_is_two_capitalised_words_then_digits(self):
         for _ in range(500):
             password = generators.learner_password()
-            match = re.fullmatch(r"([A-Z][a-z]+)([2-9]+)", password)
+            match = re.fullmatch(r"([A-Z][a-z]+)([A-Z][a-z]+)([2-9]+)", password)
             assert match, password
-            assert match.group(1).lower() in WORDS["en"]
-            assert len(match.group(2)) >= 2
+            assert match.group(1).lower() in WORDS["en"] and match.group(2).lower() in WORDS["en"]
+            assert len(match.group(3)) == generators.learner_digits(len(WORDS["en"])) >= 2
             assert len(password) >= 8
+
+    @pytest.mark.parametrize("language", ["en", "cy"])
+    def test_there_are_at_least_2_to_the_20_possibilities(self, language):
+        words = WORDS[language]
+        digits = generators.learner_digits(len(words))
+        assert generators.learner_possibilities(language) == len(words) ** 2 * 8**digits >= 2**20
+        assert len(words) ** 2 * 8 ** (digits - 1) < 2**20 or digits == 2  # no more digits than needed
+
+    def test_the_digits_grow_only_when_the_list_is_short(self):
+        assert generators.learner_digits(128) == 2  # 128 * 128 * 64 = 2**20
+        assert generators.learner_digits(127) == 3
 
     def test_it_uses_welsh_words_in_welsh(self):
         words = {
-            re.match(r"[A-Za-z]+", generators.learner_password(language="cy")).group().lower()
+            re.match(r"[A-Z][a-z]+", generators.learner_password(language="cy")).group().lower()
             for _ in range(300)
         }
         assert words <= set(WORDS["cy"])
         assert words - set(WORDS["en"])
 
     def test_an_unknown_language_falls_back_to_english(self):
-        word = re.match(r"[A-Za-z]+", generators.learner_password(language="fr")).group().lower()
+        word = re.match(r"[A-Z][a-z]+", generators.learner_password(language="fr")).group().lower()
         assert word in WORDS["en"]
 
     def test_it_never_contains_a_look_alike_digit(self):

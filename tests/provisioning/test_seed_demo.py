@@ -1,11 +1,14 @@
 """The demo is provisioned through the real sync, so it looks like a school fed by its MIS."""
 
+import pyotp
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from accounts.models import Account, Organisation, RoleGrant
 from accounts.permissions import Action, organisation_ids_for
 from passwords.models import ShownPassword
+from provisioning.management.commands.seed_demo import DEMO_TOTP_KEY
 from provisioning.models import ProvisioningRun
 
 
@@ -39,6 +42,15 @@ class SeedDemoTests:
         ).account
         response = client.post("/login/", {"username": champion.username, "password": "CroesoHwb2026"})
         assert response.status_code == 302
+
+    def test_the_national_administrator_is_asked_for_the_published_authenticators_code(self, client):
+        call_command("seed_demo", verbosity=0)
+        admin = RoleGrant.objects.get(role=RoleGrant.Role.HWB_ADMIN, organisation__code="NATIONAL").account
+        response = client.post("/login/", {"username": admin.username, "password": "CroesoHwb2026"})
+        assert response.url == reverse("mfa:verify")
+        code = pyotp.TOTP(DEMO_TOTP_KEY).now()
+        assert client.post(reverse("mfa:verify"), {"code": code}).url == reverse("accounts:home")
+        assert client.session["ump_amr"] == ["pwd", "otp", "mfa"]
 
     def test_the_la_administrator_manages_the_las_own_users_only(self):
         call_command("seed_demo", verbosity=0)

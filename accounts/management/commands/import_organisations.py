@@ -1,8 +1,10 @@
 """Load or update organisations (schools, LAs, consortia, ITE providers, national) from a CSV file.
 
-Rules: columns code, kind, name, name_cy, phase, parent_code, and optionally language_medium (welsh, english,
-bilingual or empty; without the column an organisation keeps the medium it has: a Welsh-medium school's
-learners get passwords made of Welsh words); a parent may come later in the file; a
+Rules: columns code, kind, name, name_cy, phase, parent_code, and optionally trusted_networks (address ranges
+such as 192.0.2.0/24 or 2001:db8::/48, separated by spaces or semicolons; an empty cell keeps the ranges the
+organisation has) and language_medium (welsh, english, bilingual or empty; without the column an organisation
+keeps the medium it has: a Welsh-medium school's learners get passwords made of Welsh words); a parent may come
+later in the file; a
 school's code is its 3-digit LA number and 4-digit establishment number; rows are matched on code, so
 running the same file twice changes nothing. Any bad row is reported with its line number and the whole
 file is refused: nothing is written. With --dry-run the file is checked and nothing is written.

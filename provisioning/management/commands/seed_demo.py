@@ -6,10 +6,13 @@ valid UPNs and applied through the provisioning sync, so every new account gets 
 (Show password works in the demo) and a provisioning run appears on the Provisioning page. The named demo
 people then get the password DEMO_PASSWORD and their roles; governors, non-MIS users and administrators are
 made by hand, as they are in Hwb. The LA administrator's grant is at the LA, so (least privilege) they manage
-the LA's own users, such as the LA officer, and none of its schools' accounts. Prints the demo sign-ins at the
-end.
+the LA's own users, such as the LA officer, and none of its schools' accounts. Every demo organisation trusts
+127.0.0.1 and ::1, so its people sign in with their password alone from this machine; the Hwb administrators,
+asked for a code on every sign-in, have an authenticator with the published key DEMO_TOTP_KEY. Prints the
+demo sign-ins and that key at the end.
 """
 
+import base64
 import csv
 import io
 import random
@@ -19,6 +22,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.demo import FORENAMES, SURNAMES
 from accounts.models import SUPPLY_TEACHER_ROLE, Account, Organisation, RoleGrant
@@ -30,6 +34,12 @@ from provisioning.runs import run_apply, run_create
 from provisioning.upn import upn_make
 
 DEMO_PASSWORD = "CroesoHwb2026"  # noqa: S105 - the published demo password, printed on purpose.
+# The demo's organisations trust the machine it runs on, so their people sign in with a password as they
+# always have; Hwb administrators are asked for a code on every sign-in all the same.
+DEMO_NETWORKS = ["127.0.0.0/8", "::1/128"]
+# The demo administrators' authenticator key (base32, published in the README): add it to any authenticator
+# app, or compute the code with `python -c "import pyotp; print(pyotp.TOTP('...').now())"`.
+DEMO_TOTP_KEY = "HWBDEMOADMINKEYSHWBDEMOADMINKEYS"  # noqa: S105 - published on purpose, demo only
 K = Account.Kind
 # Aber Primary teaches in Welsh: its learners' passwords are Welsh words.
 WELSH_MEDIUM = {"6612001"}
@@ -95,6 +105,11 @@ class Command(BaseCommand):
             self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
             for key, *_rest, description in PEOPLE:
                 self.stdout.write(f"  {people[key].username:<20} {description}")
+            self.stdout.write(
+                f"\nHwb administrators are asked for a code at every sign-in. Their authenticator key: {DEMO_TOTP_KEY}"
+                "\n  (add it to an authenticator app, or: .venv/bin/python -c "
+                f"\"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_KEY}').now())\")"
+            )
             self.stdout.write("")
 
     def _organisations(self):
@@ -109,6 +124,7 @@ class Command(BaseCommand):
                     "phase": phase,
                     "parent": orgs.get(parent),
                     "language_medium": Organisation.Medium.WELSH if code in WELSH_MEDIUM else "",
+                    "trusted_networks": DEMO_NETWORKS,
                 },
             )
             orgs[code] = org
@@ -155,6 +171,12 @@ class Command(BaseCommand):
                 account.save(update_fields=["staff_role"])
             if role:
                 role_grant(account=account, role=role, organisation=org)
+            if role == RoleGrant.Role.HWB_ADMIN:
+                TOTPDevice.objects.update_or_create(
+                    user=account,
+                    name="Demo authenticator",
+                    defaults={"key": base64.b32decode(DEMO_TOTP_KEY).hex(), "confirmed": True},
+                )
             people[key] = account
         return people
 
