@@ -6,7 +6,7 @@ holds their role at the LA, so no school page (learners, staff, downloads, provi
 
 from django.conf import settings
 
-from accounts.models import Organisation
+from accounts.models import Account, Organisation
 from accounts.permissions import Action, can, organisation_ids_for
 from accounts.selectors import SECTIONS
 
@@ -27,8 +27,15 @@ def portal(request):
         "provisioning": _anywhere(user, Action.MANAGE_PROVISIONING, org_kinds=SCHOOLS),
         "downloads": _anywhere(user, Action.DOWNLOAD_PUPILS_CSV, org_kinds=SCHOOLS)
         or _anywhere(user, Action.DOWNLOAD_STAFF_CSV, org_kinds=SCHOOLS),
+        "expiring": _anywhere(user, Action.MANAGE_EXPIRING),
         "can_reset_own": can(user, Action.RESET_OWN_PASSWORD, user),
     }
+    nav["view_users"] = nav["learners"] or nav["staff"] or nav["governors"] or nav["non_mis"]
+    nav["administration"] = nav["downloads"] or nav["provisioning"] or nav["audit"] or nav["expiring"]
+    # School staff land on the School Administrator Dashboard (the help's name for the home page).
+    nav["school_dashboard"] = user.organisation_id in organisation_ids_for(
+        user, Action.VIEW, kinds=(Account.Kind.LEARNER,), org_kinds=SCHOOLS
+    )
     return {"nav": nav, "signin_url": settings.UMP_SIGNIN_URL}
 
 

@@ -22,6 +22,15 @@ from accounts.selectors import (
 from accounts.services import signin_failure_record, signin_success_record
 
 PAGE_SIZE = 50
+# What the Manage User and Print menus of View Details offer.
+MANAGE_ACTIONS = (
+    Action.RESET_PASSWORD,
+    Action.RENAME,
+    Action.DEACTIVATE,
+    Action.REACTIVATE,
+    Action.REACTIVATE_EXPIRED,
+)
+PRINT_ACTIONS = (Action.PRINT_DETAILS, Action.PRINT_WITH_PASSWORD)
 
 
 class SignInView(auth_views.LoginView):
@@ -46,6 +55,7 @@ class SignInView(auth_views.LoginView):
 @login_required
 @require_GET
 def home(request):
+    """The home page; for school staff, the School Administrator Dashboard."""
     return render(request, "accounts/home.html", {"organisation": request.user.organisation})
 
 
@@ -95,6 +105,7 @@ def user_list(request, section):
     sort_query = query.copy()
     sort_query.pop("sort", None)
     scope = Scope(organisation, kinds[0])
+    can_print_group = section == "learners" and can(request.user, Action.PRINT_GROUP, scope)
     return render(
         request,
         "accounts/user_list.html",
@@ -117,7 +128,8 @@ def user_list(request, section):
             "scope": scope,
             "can_create": can(request.user, Action.CREATE_ACCOUNT, scope),
             "can_group": section == "learners" and can(request.user, Action.RESET_GROUP, scope),
-            "can_print_group": section == "learners" and can(request.user, Action.PRINT_GROUP, scope),
+            "can_print_group": can_print_group,
+            "selectable": can_print_group,
             "kinds": kinds,
         },
     )
@@ -129,6 +141,7 @@ def account_detail(request, pk):
     account = get_object_or_404(
         Account.objects.restrict(request.user, Action.VIEW).select_related("organisation"), pk=pk
     )
+    may = {action: can(request.user, action, account) for action in MANAGE_ACTIONS + PRINT_ACTIONS}
     return render(
         request,
         "accounts/account_detail.html",
@@ -136,10 +149,13 @@ def account_detail(request, pk):
             "account": account,
             "aliases": list(account.email_aliases.values_list("email", flat=True)),
             "can_show": can(request.user, Action.SHOW_PASSWORD, account),
-            "can_reset": can(request.user, Action.RESET_PASSWORD, account),
-            "can_print": can(request.user, Action.PRINT_DETAILS, account),
-            "can_print_password": can(request.user, Action.PRINT_WITH_PASSWORD, account),
-            "can_rename": can(request.user, Action.RENAME, account),
-            "can_deactivate": can(request.user, Action.DEACTIVATE, account),
+            "can_reset": may[Action.RESET_PASSWORD],
+            "can_print": may[Action.PRINT_DETAILS],
+            "can_print_password": may[Action.PRINT_WITH_PASSWORD],
+            "can_rename": may[Action.RENAME],
+            "can_deactivate": may[Action.DEACTIVATE],
+            # The Manage User and Print menus are drawn only when they hold something.
+            "can_manage": any(may[action] for action in MANAGE_ACTIONS),
+            "can_print_any": any(may[action] for action in PRINT_ACTIONS),
         },
     )

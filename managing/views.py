@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import COUNTED, action_label
+from accounts.caching import never_stored
 from accounts.lifecycle import needs_new_expiry
 from accounts.models import Account
 from accounts.permissions import Action, organisation_ids_for, require
@@ -23,7 +24,7 @@ from accounts.selectors import SECTIONS, organisation_from_request
 from accounts.services import today
 from accounts.spreadsheets import safe_cell
 from managing.forms import (
-    PASSWORD_TYPED,
+    GENERATE_STYLES,
     ActivateForm,
     AddUserForm,
     AuditFilterForm,
@@ -65,12 +66,14 @@ def _list_url(section, organisation):
     return f"{reverse('accounts:user_list', args=[section])}?org={organisation.code}"
 
 
-def _add_target(request, section):
+def _add_target(request, section, source=None):
     """The organisation (404 unless the actor may list it) and the kinds they may add there (else 403)."""
     if section not in SECTIONS:
         raise Http404
     _title, section_kinds, org_kinds = SECTIONS[section]
-    organisation = organisation_from_request(request, Action.VIEW, kinds=section_kinds, org_kinds=org_kinds)
+    organisation = organisation_from_request(
+        request, Action.VIEW, kinds=section_kinds, org_kinds=org_kinds, source=source
+    )
     kinds = addable_kinds(request.user, section, organisation)
     if not kinds:
         raise PermissionDenied
@@ -94,30 +97,40 @@ def add_user_warning(request, section):
     )
 
 
+def _add_form_page(request, section, organisation, form):
+    return render(
+        request,
+        "managing/add_user.html",
+        {
+            "section": section,
+            "organisation": organisation,
+            "form": form,
+            "back_url": _list_url(section, organisation),
+            "generate_urls": {
+                style: reverse("accounts:manage_add_generate", args=[section, style])
+                for style in GENERATE_STYLES
+            },
+        },
+    )
+
+
 @sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
+@never_stored
 def add_user(request, section):
     """Add new user: the request goes on the creation queue and the list shows it as pending."""
     organisation, kinds = _add_target(request, section)
     form = AddUserForm(_posted(request), organisation=organisation, kinds=kinds)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if data["password_choice"] == PASSWORD_TYPED:
-            password = data["password"]
-        else:
-            password = initial_password(
-                style=data["password_choice"],
-                legal_forename=data["legal_forename"],
-                legal_surname=data["legal_surname"],
-            )
         pending = account_request_submit(
             actor=request.user,
             organisation=organisation,
             kind=form.kind,
             legal_forename=data["legal_forename"],
             legal_surname=data["legal_surname"],
-            password=password,
+            password=data["password"],
             expires_on=expiry_for(data["duration"]),
             staff_role=form.role,
             request=request,
@@ -129,16 +142,30 @@ def add_user(request, section):
             % {"name": f"{pending.legal_forename} {pending.legal_surname}"},
         )
         return redirect(_list_url(section, organisation))
-    return render(
-        request,
-        "managing/add_user.html",
-        {
-            "section": section,
-            "organisation": organisation,
-            "form": form,
-            "back_url": _list_url(section, organisation),
-        },
+    return _add_form_page(request, section, organisation, form)
+
+
+@sensitive_post_parameters("password")
+@login_required
+@require_POST
+@never_stored
+def add_user_generate(request, section, style):
+    """Generate Learner Password / Generate Password: the form again, as filled in, with a new password in it.
+
+    Nothing is saved: the person sees the password, can copy it, and adds the user with Add User.
+    """
+    if style not in GENERATE_STYLES:
+        raise Http404
+    organisation, kinds = _add_target(request, section, source=request.POST)  # the form posts its `org`
+    skip = ("password", "csrfmiddlewaretoken", "org")
+    initial = {name: value for name, value in request.POST.items() if name not in skip}
+    initial["password"] = initial_password(
+        style=style,
+        legal_forename=request.POST.get("legal_forename", ""),
+        legal_surname=request.POST.get("legal_surname", ""),
     )
+    form = AddUserForm(initial=initial, organisation=organisation, kinds=kinds)
+    return _add_form_page(request, section, organisation, form)
 
 
 def _account(request, pk):

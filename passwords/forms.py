@@ -7,13 +7,24 @@ from django.utils.translation import gettext_lazy as _
 from passwords.models import GroupResetJob
 
 
+def _show_suggestion(form, suggestion):
+    """Fill both new-password boxes with a generated password, shown in clear so that it can be noted."""
+    for name in ("new_password1", "new_password2"):
+        form.fields[name].widget = forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "class": "password-value"}
+        )
+        form.initial[name] = suggestion
+
+
 class AccountPasswordForm(SetPasswordForm):
     """Staff choose a password for someone else: typed twice, checked against the policy for that account."""
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, suggestion=None, **kwargs):
         super().__init__(user, *args, **kwargs)
         self.fields["new_password1"].label = _("New password")
         self.fields["new_password2"].label = _("Confirm new password")
+        if suggestion:
+            _show_suggestion(self, suggestion)
 
 
 class OwnPasswordForm(PasswordChangeForm):
@@ -24,11 +35,7 @@ class OwnPasswordForm(PasswordChangeForm):
         self.fields["new_password1"].label = _("New password")
         self.fields["new_password2"].label = _("Confirm new password")
         if suggestion:
-            for name in ("new_password1", "new_password2"):
-                self.fields[name].widget = forms.PasswordInput(
-                    render_value=True, attrs={"autocomplete": "new-password"}
-                )
-                self.initial[name] = suggestion
+            _show_suggestion(self, suggestion)
 
 
 class GroupForm(forms.Form):

@@ -2,14 +2,12 @@
 
 from django import template
 
-from accounts.models import Account, Organisation
-from accounts.permissions import Action, can, organisations_for
+from accounts.permissions import can
 from accounts.services import today
 from managing.selectors import expiring_accounts, may_manage_expiring, pending_requests
 from managing.services import reactivation_action
 
 register = template.Library()
-ORGANISATION_USERS = (Account.Kind.LA_NON_MIS, Account.Kind.CONSORTIUM_NON_MIS)
 
 
 @register.simple_tag(takes_context=True)
@@ -24,22 +22,6 @@ def expiring_count(context):
         cached = expiring_accounts(user, on=today()).count() if may_manage_expiring(user) else 0
         request._ump_expiring_count = cached
     return cached
-
-
-@register.simple_tag(takes_context=True)
-def manage_nav(context):
-    """Which managing-users links the navigation shows."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    la_or_consortium = (Organisation.Kind.LOCAL_AUTHORITY, Organisation.Kind.CONSORTIUM)
-    return {
-        "expiring": may_manage_expiring(user),
-        "la_users": organisations_for(user, Action.VIEW, kinds=ORGANISATION_USERS)
-        .filter(kind__in=la_or_consortium)
-        .exists(),
-    }
 
 
 @register.simple_tag
