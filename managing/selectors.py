@@ -1,5 +1,7 @@
 """Reads the managing-users pages share: what may be added, queued and expiring, and the audit trail."""
 
+import time
+
 from django.db.models import Q
 
 from accounts.audit import action_label
@@ -13,6 +15,7 @@ from accounts.models import (
     Organisation,
 )
 from accounts.permissions import Action, Scope, can, organisation_ids_for
+from accounts.services import today
 
 K = Account.Kind
 
@@ -58,6 +61,27 @@ def pending_requests(*, organisation, kinds):
 def may_manage_expiring(actor):
     """Whether the actor may keep or close expiring accounts anywhere (no query: roles are cached)."""
     return bool(organisation_ids_for(actor, Action.MANAGE_EXPIRING))
+
+
+EXPIRING_SESSION_KEY = "ump_expiring"
+EXPIRING_CACHE_SECONDS = 300  # the banner may lag a new account by this much; Keep and Close refresh it
+
+
+def expiring_count_cached(request) -> int:
+    """expiring_accounts(...).count() for the signed-in person, kept in their session for a few minutes."""
+    on = today()
+    now = int(time.time())
+    cached = request.session.get(EXPIRING_SESSION_KEY)
+    if cached and cached[0] == on.isoformat() and now - cached[2] < EXPIRING_CACHE_SECONDS:
+        return cached[1]
+    count = expiring_accounts(request.user, on=on).count()
+    request.session[EXPIRING_SESSION_KEY] = [on.isoformat(), count, now]
+    return count
+
+
+def expiring_count_forget(request) -> None:
+    """After Keep or Close the banner counts again on the next page."""
+    request.session.pop(EXPIRING_SESSION_KEY, None)
 
 
 def expiring_accounts(actor, *, on):

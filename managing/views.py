@@ -37,6 +37,7 @@ from managing.selectors import (
     audit_events,
     audit_rows,
     expiring_accounts,
+    expiring_count_forget,
     failure_counts,
     may_manage_expiring,
 )
@@ -190,6 +191,7 @@ def deactivate(request, pk):
     if request.method == "POST":
         if account.is_active:
             account_deactivate(account=account, actor=request.user, request=request)
+            expiring_count_forget(request)
         messages.success(
             request, _("The account %(username)s has been deactivated.") % {"username": account.username}
         )
@@ -216,6 +218,7 @@ def activate(request, pk):
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            expiring_count_forget(request)
             messages.success(
                 request, _("The account %(username)s is active again.") % {"username": account.username}
             )
@@ -290,6 +293,7 @@ def expiring_keep(request, pk):
         account_expiry_keep(
             account=account, actor=request.user, keep_for=form.cleaned_data["keep_for"], request=request
         )
+        expiring_count_forget(request)
         messages.success(
             request,
             _("%(username)s is kept until %(date)s.")
@@ -310,6 +314,7 @@ def expiring_close(request, pk):
         account_expiry_close(
             account=account, actor=request.user, when=form.cleaned_data["when"], request=request
         )
+        expiring_count_forget(request)
         messages.success(
             request, _("Your choice for %(username)s has been saved.") % {"username": account.username}
         )

@@ -3,8 +3,7 @@
 from django import template
 
 from accounts.permissions import can
-from accounts.services import today
-from managing.selectors import expiring_accounts, may_manage_expiring, pending_requests
+from managing.selectors import expiring_count_cached, may_manage_expiring, pending_requests
 from managing.services import reactivation_action
 
 register = template.Library()
@@ -12,16 +11,16 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def expiring_count(context):
-    """How many non-MIS accounts the signed-in person may keep or close expire in the next 8 weeks (cached)."""
+    """How many non-MIS accounts the signed-in person may keep or close expire in the next 8 weeks.
+
+    Kept in the session for a few minutes (managing.selectors.expiring_count_cached): the banner is on every
+    page, and the session is read anyway, so most pages pay no query for it.
+    """
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or not may_manage_expiring(user):
         return 0
-    cached = getattr(request, "_ump_expiring_count", None)
-    if cached is None:
-        cached = expiring_accounts(user, on=today()).count() if may_manage_expiring(user) else 0
-        request._ump_expiring_count = cached
-    return cached
+    return expiring_count_cached(request)
 
 
 @register.simple_tag
