@@ -13,8 +13,8 @@ register = template.Library()
 def expiring_count(context):
     """How many non-MIS accounts the signed-in person may keep or close expire in the next 8 weeks.
 
-    Kept in the session for a few minutes (managing.selectors.expiring_count_cached): the banner is on every
-    page, and the session is read anyway, so most pages pay no query for it.
+    Cached for a few minutes (managing.selectors.expiring_count_cached): the banner is on every page, so most
+    pages pay no query for it.
     """
     request = context.get("request")
     user = getattr(request, "user", None)

@@ -37,7 +37,7 @@
       value.hidden = false;
       box.querySelector(".js-copy").hidden = false;
       // Move focus inside the box before hiding the button that has it, or focusout hides it all again.
-      box.querySelector(".js-copy").focus();
+      box.querySelector(".js-copy").focus({ preventScroll: true });  // scrolling would move the box from under the pointer
       box.querySelector(".js-reveal").hidden = true;
     }).catch(function (error) {
       var value = box.querySelector(".js-value");

@@ -80,11 +80,11 @@ class TestConstantQueries:
 
 
 @pytest.mark.django_db
-def test_view_learners_is_ten_queries_with_the_banner_kept_in_the_session(
+def test_view_learners_is_ten_queries_with_the_banners_count_cached(
     login, digital_champion, wales, django_assert_num_queries
 ):
     """Session, account and organisation, roles, organisations, years, registration groups, classes, count,
-    page, password statuses: the expiring-accounts banner's count is in the session after the first page."""
+    page, password statuses: the expiring-accounts banner's count is cached after the first page."""
     client = login(digital_champion)
     for n in range(60):
         learner(wales.secondary, legal_surname=f"Jones{n:03d}")
