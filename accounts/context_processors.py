@@ -6,7 +6,7 @@ holds their role at the LA, so no school page (learners, staff, downloads, provi
 
 from django.conf import settings
 
-from accounts.models import Organisation
+from accounts.models import Account, Organisation
 from accounts.permissions import Action, can, organisation_ids_for
 from accounts.selectors import SECTIONS
 
@@ -28,8 +28,28 @@ def portal(request):
         "downloads": _anywhere(user, Action.DOWNLOAD_PUPILS_CSV, org_kinds=SCHOOLS)
         or _anywhere(user, Action.DOWNLOAD_STAFF_CSV, org_kinds=SCHOOLS),
         "sso_clients": _anywhere(user, Action.MANAGE_SSO_CLIENTS, org_kinds=(Organisation.Kind.NATIONAL,)),
+        "expiring": _anywhere(user, Action.MANAGE_EXPIRING),
+        "mfa_status": _anywhere(user, Action.VIEW_MFA_STATUS),
+        "trusted_networks": _anywhere(user, Action.MANAGE_TRUSTED_NETWORKS),
         "can_reset_own": can(user, Action.RESET_OWN_PASSWORD, user),
     }
+    nav["view_users"] = nav["learners"] or nav["staff"] or nav["governors"] or nav["non_mis"]
+    nav["administration"] = any(
+        nav[name]
+        for name in (
+            "downloads",
+            "provisioning",
+            "audit",
+            "expiring",
+            "mfa_status",
+            "trusted_networks",
+            "sso_clients",
+        )
+    )
+    # School staff land on the School Administrator Dashboard (the help's name for the home page).
+    nav["school_dashboard"] = user.organisation_id in organisation_ids_for(
+        user, Action.VIEW, kinds=(Account.Kind.LEARNER,), org_kinds=SCHOOLS
+    )
     return {"nav": nav, "signin_url": settings.UMP_SIGNIN_URL}
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
@@ -26,6 +27,18 @@ from accounts.selectors import (
 from accounts.services import signin_complete, signin_failure_record
 
 PAGE_SIZE = 50
+# What the Manage User and Print menus of View Details offer.
+MANAGE_ACTIONS = (
+    Action.RESET_PASSWORD,
+    Action.RENAME,
+    Action.DEACTIVATE,
+    Action.REACTIVATE,
+    Action.REACTIVATE_EXPIRED,
+    Action.MFA_TOGGLE,
+    Action.MFA_RESET,
+    Action.MFA_SETUP_CODE,
+)
+PRINT_ACTIONS = (Action.PRINT_DETAILS, Action.PRINT_WITH_PASSWORD)
 
 
 class SignInView(auth_views.LoginView):
@@ -87,6 +100,7 @@ def address_held(request, verdict):
 @login_required
 @require_GET
 def home(request):
+    """The home page; for school staff, the School Administrator Dashboard."""
     return render(request, "accounts/home.html", {"organisation": request.user.organisation})
 
 
@@ -125,11 +139,14 @@ def user_list(request, section):
         sort=sort,
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    # What each row shows, worked out here once rather than by template tags per row (the page's main cost).
+    detail_url = reverse("accounts:account_detail", args=[0]).removesuffix("0/")
     rows = [
         {
             "account": account,
+            "name": account.get_full_name(),
+            "url": f"{detail_url}{account.pk}/",
             "can_show": can(request.user, Action.SHOW_PASSWORD, account),
-            "can_print": can(request.user, Action.PRINT_DETAILS, account),
         }
         for account in page.object_list
     ]
@@ -138,6 +155,7 @@ def user_list(request, section):
     sort_query = query.copy()
     sort_query.pop("sort", None)
     scope = Scope(organisation, kinds[0])
+    can_print_group = section == "learners" and can(request.user, Action.PRINT_GROUP, scope)
     return render(
         request,
         "accounts/user_list.html",
@@ -160,7 +178,8 @@ def user_list(request, section):
             "scope": scope,
             "can_create": can(request.user, Action.CREATE_ACCOUNT, scope),
             "can_group": section == "learners" and can(request.user, Action.RESET_GROUP, scope),
-            "can_print_group": section == "learners" and can(request.user, Action.PRINT_GROUP, scope),
+            "can_print_group": can_print_group,
+            "selectable": can_print_group,
             "kinds": kinds,
         },
     )
@@ -172,6 +191,7 @@ def account_detail(request, pk):
     account = get_object_or_404(
         Account.objects.restrict(request.user, Action.VIEW).select_related("organisation"), pk=pk
     )
+    may = {action: can(request.user, action, account) for action in MANAGE_ACTIONS + PRINT_ACTIONS}
     return render(
         request,
         "accounts/account_detail.html",
@@ -179,10 +199,13 @@ def account_detail(request, pk):
             "account": account,
             "aliases": list(account.email_aliases.values_list("email", flat=True)),
             "can_show": can(request.user, Action.SHOW_PASSWORD, account),
-            "can_reset": can(request.user, Action.RESET_PASSWORD, account),
-            "can_print": can(request.user, Action.PRINT_DETAILS, account),
-            "can_print_password": can(request.user, Action.PRINT_WITH_PASSWORD, account),
-            "can_rename": can(request.user, Action.RENAME, account),
-            "can_deactivate": can(request.user, Action.DEACTIVATE, account),
+            "can_reset": may[Action.RESET_PASSWORD],
+            "can_print": may[Action.PRINT_DETAILS],
+            "can_print_password": may[Action.PRINT_WITH_PASSWORD],
+            "can_rename": may[Action.RENAME],
+            "can_deactivate": may[Action.DEACTIVATE],
+            # The Manage User and Print menus are drawn only when they hold something.
+            "can_manage": any(may[action] for action in MANAGE_ACTIONS),
+            "can_print_any": any(may[action] for action in PRINT_ACTIONS),
         },
     )

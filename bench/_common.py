@@ -25,6 +25,13 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+
+# Static file names as they are in static/: a fresh clone has run no collectstatic, so the manifest storage
+# (DEBUG off) would have no manifest to look names up in. The pages render the same either way.
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 

@@ -29,14 +29,8 @@ KEEP_CHOICES = [
     ("3", _("3 months")),
     ("1", _("1 month")),
 ]
-PASSWORD_TYPED = "typed"  # noqa: S105 (a choice, not a password)
-PASSWORD_LEARNER = "learner"  # noqa: S105
-PASSWORD_RANDOM = "random"  # noqa: S105
-PASSWORD_CHOICES = [
-    (PASSWORD_TYPED, _("Type a password")),
-    (PASSWORD_LEARNER, _("Generate Learner Password")),
-    (PASSWORD_RANDOM, _("Generate Password")),
-]
+# The password styles of the form's two Generate buttons (passwords.services.password_generate's styles).
+GENERATE_STYLES = ("learner", "random")
 # What a school non-MIS user is: (value, label, account kind). Recorded as the account's role.
 USER_TYPES = [
     ("temporary_staff", _("Temporary staff"), Account.Kind.SCHOOL_NON_MIS),
@@ -58,15 +52,20 @@ class AddUserForm(forms.Form):
     user_type = forms.ChoiceField(label=_("Type of user"))
     legal_forename = forms.CharField(label=_("Forename"), max_length=100)
     legal_surname = forms.CharField(label=_("Surname"), max_length=100)
-    password_choice = forms.ChoiceField(
-        label=_("Password"), choices=PASSWORD_CHOICES, initial=PASSWORD_RANDOM, widget=forms.RadioSelect
-    )
+    # Shown in clear: the person adding the account types it or generates it, and notes it before Add User.
     password = forms.CharField(
-        label=_("Type a password"),
-        required=False,
+        label=_("Password"),
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 8 characters with upper-case and lower-case letters and numbers."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "class": "password-value"}
+        ),
+        help_text=_(
+            "Type a password (at least 8 characters with upper-case and lower-case letters and numbers), "
+            "or select Generate Learner Password or Generate Password."
+        ),
+        error_messages={
+            "required": _("Type a password, or select Generate Learner Password or Generate Password.")
+        },
     )
     duration = forms.ChoiceField(
         label=_("How long is the account needed?"), choices=DURATION_CHOICES, widget=forms.RadioSelect
@@ -121,24 +120,15 @@ class AddUserForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if (
-            data.get("password_choice") == PASSWORD_TYPED
-            and data.get("legal_forename")
-            and data.get("legal_surname")
-        ):
-            password = data.get("password") or ""
-            if not password:
-                self.add_error("password", _("Type a password, or choose to generate one."))
-            else:
-                stub = Account(
-                    legal_forename=data["legal_forename"],
-                    legal_surname=data["legal_surname"],
-                    display_name="",
-                )
-                try:
-                    validate_password(password, stub)
-                except ValidationError as error:
-                    self.add_error("password", error)
+        password = data.get("password")
+        if password and data.get("legal_forename") and data.get("legal_surname"):
+            stub = Account(
+                legal_forename=data["legal_forename"], legal_surname=data["legal_surname"], display_name=""
+            )
+            try:
+                validate_password(password, stub)
+            except ValidationError as error:
+                self.add_error("password", error)
         if data.get("legal_forename") and data.get("legal_surname"):
             self.duplicates = list(
                 likely_duplicates(

@@ -1,5 +1,6 @@
 """Reads the managing-users pages share: what may be added, queued and expiring, and the audit trail."""
 
+from django.core.cache import cache
 from django.db.models import Q
 
 from accounts.audit import action_label
@@ -13,6 +14,7 @@ from accounts.models import (
     Organisation,
 )
 from accounts.permissions import Action, Scope, can, organisation_ids_for
+from accounts.services import today
 
 K = Account.Kind
 
@@ -58,6 +60,33 @@ def pending_requests(*, organisation, kinds):
 def may_manage_expiring(actor):
     """Whether the actor may keep or close expiring accounts anywhere (no query: roles are cached)."""
     return bool(organisation_ids_for(actor, Action.MANAGE_EXPIRING))
+
+
+EXPIRING_CACHE_SECONDS = 300  # the banner may lag a new account by this much; Keep and Close refresh it
+
+
+def expiring_count_cached(request) -> int:
+    """expiring_accounts(...).count() for the signed-in person, cached for a few minutes per session.
+
+    In the cache (Redis; the demo's local memory), not the session row: a page that is only read writes nothing.
+    """
+    on = today()
+    key = _expiring_key(request, on)
+    count = cache.get(key)
+    if count is None:
+        count = expiring_accounts(request.user, on=on).count()
+        cache.set(key, count, EXPIRING_CACHE_SECONDS)
+    return count
+
+
+def expiring_count_forget(request) -> None:
+    """After Keep, Close, Deactivate or Activate the banner counts again on the next page."""
+    cache.delete(_expiring_key(request, today()))
+
+
+def _expiring_key(request, on):
+    # Per session (its key is random), so one person's count is never another's, whatever ids a database reuses.
+    return f"ump:expiring:{request.session.session_key}:{request.user.pk}:{on.isoformat()}"
 
 
 def expiring_accounts(actor, *, on):

@@ -8,6 +8,11 @@ from managing import views
 urlpatterns = [
     path("users/manage/add/<slug:section>/", views.add_user_warning, name="manage_add_warning"),
     path("users/manage/add/<slug:section>/form/", views.add_user, name="manage_add"),
+    path(
+        "users/manage/add/<slug:section>/form/generate/<slug:style>/",
+        views.add_user_generate,
+        name="manage_add_generate",
+    ),
     path("users/manage/expiring/", views.expiring, name="manage_expiring"),
     path("users/manage/expiring/<int:pk>/keep/", views.expiring_keep, name="manage_keep"),
     path("users/manage/expiring/<int:pk>/close/", views.expiring_close, name="manage_close"),

@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import COUNTED, action_label
+from accounts.caching import never_stored
 from accounts.lifecycle import needs_new_expiry
 from accounts.models import Account, AccountRequest
 from accounts.permissions import Action, organisation_ids_for, require
@@ -23,7 +24,7 @@ from accounts.selectors import SECTIONS, by_surname, organisation_from_request
 from accounts.services import today
 from accounts.spreadsheets import safe_cell
 from managing.forms import (
-    PASSWORD_TYPED,
+    GENERATE_STYLES,
     ActivateForm,
     AddUserForm,
     AuditFilterForm,
@@ -36,6 +37,7 @@ from managing.selectors import (
     audit_events,
     audit_rows,
     expiring_accounts,
+    expiring_count_forget,
     failure_counts,
     may_manage_expiring,
 )
@@ -65,12 +67,14 @@ def _list_url(section, organisation):
     return f"{reverse('accounts:user_list', args=[section])}?org={organisation.code}"
 
 
-def _add_target(request, section):
+def _add_target(request, section, source=None):
     """The organisation (404 unless the actor may list it) and the kinds they may add there (else 403)."""
     if section not in SECTIONS:
         raise Http404
     _title, section_kinds, org_kinds = SECTIONS[section]
-    organisation = organisation_from_request(request, Action.VIEW, kinds=section_kinds, org_kinds=org_kinds)
+    organisation = organisation_from_request(
+        request, Action.VIEW, kinds=section_kinds, org_kinds=org_kinds, source=source
+    )
     kinds = addable_kinds(request.user, section, organisation)
     if not kinds:
         raise PermissionDenied
@@ -123,38 +127,7 @@ def _added_message(pending):
     ) % {"name": name}
 
 
-@sensitive_post_parameters("password")
-@login_required
-@require_http_methods(["GET", "POST"])
-def add_user(request, section):
-    """Add new user: the request goes on the creation queue and the list shows it as pending."""
-    organisation, kinds = _add_target(request, section)
-    form = AddUserForm(_posted(request), organisation=organisation, kinds=kinds)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if data["password_choice"] == PASSWORD_TYPED:
-            password = data["password"]
-        else:
-            password = initial_password(
-                style=data["password_choice"],
-                legal_forename=data["legal_forename"],
-                legal_surname=data["legal_surname"],
-                organisation=organisation,
-            )
-        pending = account_request_submit(
-            actor=request.user,
-            organisation=organisation,
-            kind=form.kind,
-            legal_forename=data["legal_forename"],
-            legal_surname=data["legal_surname"],
-            password=password,
-            expires_on=expiry_for(data["duration"]),
-            staff_role=form.role,
-            request=request,
-            **form.optional_fields(),
-        )
-        messages.success(request, _added_message(pending))
-        return redirect(_list_url(section, organisation))
+def _add_form_page(request, section, organisation, form):
     return render(
         request,
         "managing/add_user.html",
@@ -163,8 +136,63 @@ def add_user(request, section):
             "organisation": organisation,
             "form": form,
             "back_url": _list_url(section, organisation),
+            "generate_urls": {
+                style: reverse("accounts:manage_add_generate", args=[section, style])
+                for style in GENERATE_STYLES
+            },
         },
     )
+
+
+@sensitive_post_parameters("password")
+@login_required
+@require_http_methods(["GET", "POST"])
+@never_stored
+def add_user(request, section):
+    """Add new user: the request goes on the creation queue and the list shows it as pending."""
+    organisation, kinds = _add_target(request, section)
+    form = AddUserForm(_posted(request), organisation=organisation, kinds=kinds)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        pending = account_request_submit(
+            actor=request.user,
+            organisation=organisation,
+            kind=form.kind,
+            legal_forename=data["legal_forename"],
+            legal_surname=data["legal_surname"],
+            password=data["password"],
+            expires_on=expiry_for(data["duration"]),
+            staff_role=form.role,
+            request=request,
+            **form.optional_fields(),
+        )
+        messages.success(request, _added_message(pending))
+        return redirect(_list_url(section, organisation))
+    return _add_form_page(request, section, organisation, form)
+
+
+@sensitive_post_parameters("password")
+@login_required
+@require_POST
+@never_stored
+def add_user_generate(request, section, style):
+    """Generate Learner Password / Generate Password: the form again, as filled in, with a new password in it.
+
+    Nothing is saved: the person sees the password, can copy it, and adds the user with Add User.
+    """
+    if style not in GENERATE_STYLES:
+        raise Http404
+    organisation, kinds = _add_target(request, section, source=request.POST)  # the form posts its `org`
+    skip = ("password", "csrfmiddlewaretoken", "org")
+    initial = {name: value for name, value in request.POST.items() if name not in skip}
+    initial["password"] = initial_password(
+        style=style,
+        legal_forename=request.POST.get("legal_forename", ""),
+        legal_surname=request.POST.get("legal_surname", ""),
+        organisation=organisation,
+    )
+    form = AddUserForm(initial=initial, organisation=organisation, kinds=kinds)
+    return _add_form_page(request, section, organisation, form)
 
 
 def _account(request, pk):
@@ -189,6 +217,7 @@ def deactivate(request, pk):
     if request.method == "POST":
         if account.is_active:
             account_deactivate(account=account, actor=request.user, request=request)
+            expiring_count_forget(request)
         messages.success(
             request, _("The account %(username)s has been deactivated.") % {"username": account.username}
         )
@@ -215,6 +244,7 @@ def activate(request, pk):
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            expiring_count_forget(request)
             messages.success(
                 request, _("The account %(username)s is active again.") % {"username": account.username}
             )
@@ -289,6 +319,7 @@ def expiring_keep(request, pk):
         account_expiry_keep(
             account=account, actor=request.user, keep_for=form.cleaned_data["keep_for"], request=request
         )
+        expiring_count_forget(request)
         messages.success(
             request,
             _("%(username)s is kept until %(date)s.")
@@ -309,6 +340,7 @@ def expiring_close(request, pk):
         account_expiry_close(
             account=account, actor=request.user, when=form.cleaned_data["when"], request=request
         )
+        expiring_count_forget(request)
         messages.success(
             request, _("Your choice for %(username)s has been saved.") % {"username": account.username}
         )

@@ -18,14 +18,25 @@ def _label_fields(form):
     form.fields["new_password2"].help_text = CONFIRM_HELP
 
 
+def _show_suggestion(form, suggestion):
+    """Fill both new-password boxes with a generated password, shown in clear so that it can be noted."""
+    for name in ("new_password1", "new_password2"):
+        form.fields[name].widget = forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "class": "password-value"}
+        )
+        form.initial[name] = suggestion
+
+
 class AccountPasswordForm(SetPasswordForm):
     """Staff choose a password for someone else: typed twice, checked against the policy for that account."""
 
     error_messages = {**SetPasswordForm.error_messages, "password_mismatch": MISMATCH}
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, suggestion=None, **kwargs):
         super().__init__(user, *args, **kwargs)
         _label_fields(self)
+        if suggestion:
+            _show_suggestion(self, suggestion)
 
 
 class OwnPasswordForm(PasswordChangeForm):
@@ -42,11 +53,7 @@ class OwnPasswordForm(PasswordChangeForm):
         _label_fields(self)
         self.fields["old_password"].label = _("Current password")
         if suggestion:
-            for name in ("new_password1", "new_password2"):
-                self.fields[name].widget = forms.PasswordInput(
-                    render_value=True, attrs={"autocomplete": "new-password"}
-                )
-                self.initial[name] = suggestion
+            _show_suggestion(self, suggestion)
 
 
 class GroupForm(forms.Form):

@@ -8,7 +8,6 @@ urlpatterns = [
     path("users/account/<int:pk>/password/reveal/", views.reveal, name="reveal"),
     path("users/account/<int:pk>/password/reset/", views.reset_page, name="reset"),
     path("users/account/<int:pk>/password/reset/chosen/", views.reset_chosen, name="reset_chosen"),
-    path("users/account/<int:pk>/password/reset/generate/", views.reset_generated, name="reset_generated"),
     path("profile/password/", views.own_password, name="own_password"),
     path("groups/reset/", views.group_reset_choose, name="group_reset"),
     path("groups/reset/confirm/", views.group_reset_confirm, name="group_reset_confirm"),

@@ -46,10 +46,19 @@ def reveal(request, pk):
 
 @login_required
 @require_GET
+@never_stored
 def reset_page(request, pk):
-    """Reset Password: type one, or generate one."""
+    """Reset Password: type one, or Generate Password, which shows one here without applying it.
+
+    Generate Password is a GET form back to this page (`?generate=1`): the password is drawn on the server and
+    filled in where the person can see and note it; nothing changes until they select Update Password.
+    """
     account = _account(request, pk, Action.RESET_PASSWORD)
-    return render(request, "passwords/reset.html", {"account": account, "form": AccountPasswordForm(account)})
+    suggestion = services.password_generate(account=account) if request.GET.get("generate") else None
+    form = AccountPasswordForm(account, suggestion=suggestion)
+    return render(
+        request, "passwords/reset.html", {"account": account, "form": form, "suggestion": suggestion}
+    )
 
 
 @sensitive_post_parameters("new_password1", "new_password2")
@@ -65,16 +74,6 @@ def reset_chosen(request, pk):
         account=account, actor=request.user, new_password=form.cleaned_data["new_password1"], request=request
     )
     messages.success(request, _("The password has been reset. Use Show password to see it."))
-    return redirect("accounts:account_detail", pk=account.pk)
-
-
-@login_required
-@require_POST
-def reset_generated(request, pk):
-    """Give the account a generated password (learner style for learners)."""
-    account = _account(request, pk, Action.RESET_PASSWORD)
-    services.password_reset(account=account, actor=request.user, request=request)
-    messages.success(request, _("A new password has been generated. Use Show password to see it."))
     return redirect("accounts:account_detail", pk=account.pk)
 
 
@@ -101,7 +100,7 @@ def own_password(request):
             )
             return redirect("accounts:profile")
         return render(request, "passwords/own_password.html", {"form": form}, status=400)
-    # "Generate Password" is a link to this page with ?generate=1: a suggestion, saved only when submitted.
+    # "Generate Password" is a GET form back to this page (?generate=1): a suggestion, saved only when submitted.
     suggestion = random_password() if request.GET.get("generate") else None
     form = OwnPasswordForm(request.user, suggestion=suggestion)
     return render(request, "passwords/own_password.html", {"form": form, "suggestion": suggestion})
@@ -126,6 +125,9 @@ def group_reset_choose(request):
         (kinds.CLASS, kinds.CLASS.label, choices["classes"]),
         (kinds.YEAR, kinds.YEAR.label, choices["years"]),
     ]
+    # Group Actions -> Reset Passwords -> Registration Group / Class / Year names one kind; else all three.
+    chosen = [option for option in options if option[0] == request.GET.get("group_kind")]
+    options = chosen or options
     return render(request, "passwords/group_choose.html", {"organisation": organisation, "options": options})
 
 

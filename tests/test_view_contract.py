@@ -186,6 +186,13 @@ CONTRACTS: dict[str, Contract] = {
         wrong_role=("teacher", at("secondary", LEARNERS)),
         other_school=at("other_school", GOVERNORS),
     ),
+    "accounts:manage_add_generate": Contract(
+        ("POST",),
+        "digital_champion",
+        at("secondary", {**GOVERNORS, "style": "learner"}),
+        wrong_role=("teacher", at("secondary", {**LEARNERS, "style": "learner"})),
+        other_school=at("other_school", {**GOVERNORS, "style": "random"}),
+    ),
     "accounts:manage_expiring": Contract(("GET",), "digital_champion", wrong_role=("teacher", plain)),
     **{
         f"accounts:manage_{name}": Contract(
@@ -224,7 +231,6 @@ CONTRACTS: dict[str, Contract] = {
         for name, methods in (
             ("reset", ("GET",)),
             ("reset_chosen", ("POST",)),
-            ("reset_generated", ("POST",)),
         )
     },
     "passwords:own_password": Contract(("GET", "POST"), "teacher", wrong_role=("primary_learner", plain)),

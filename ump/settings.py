@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # the built-in widget templates, for FORM_RENDERER's TemplatesSetting
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -109,6 +110,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# One field template for every form: GOV.UK Frontend's markup (templates/forms/field.html).
+FORM_RENDERER = "accounts.rendering.FormRenderer"
 
 AUTH_USER_MODEL = "accounts.Account"
 AUTHENTICATION_BACKENDS = [

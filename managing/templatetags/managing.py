@@ -2,39 +2,25 @@
 
 from django import template
 
-from accounts.models import Account
 from accounts.permissions import can
-from accounts.services import today
-from managing.selectors import expiring_accounts, may_manage_expiring, pending_requests
+from managing.selectors import expiring_count_cached, may_manage_expiring, pending_requests
 from managing.services import reactivation_action
 
 register = template.Library()
-ORGANISATION_USERS = (Account.Kind.LA_NON_MIS, Account.Kind.CONSORTIUM_NON_MIS)
 
 
 @register.simple_tag(takes_context=True)
 def expiring_count(context):
-    """How many non-MIS accounts the signed-in person may keep or close expire in the next 8 weeks (cached)."""
+    """How many non-MIS accounts the signed-in person may keep or close expire in the next 8 weeks.
+
+    Cached for a few minutes (managing.selectors.expiring_count_cached): the banner is on every page, so most
+    pages pay no query for it.
+    """
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or not may_manage_expiring(user):
         return 0
-    cached = getattr(request, "_ump_expiring_count", None)
-    if cached is None:
-        cached = expiring_accounts(user, on=today()).count() if may_manage_expiring(user) else 0
-        request._ump_expiring_count = cached
-    return cached
-
-
-@register.simple_tag(takes_context=True)
-def manage_nav(context):
-    """Which managing-users links the navigation shows."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    # Manage Local Authority Non-MIS Users is the View Users section "organisation" (base.html's navigation).
-    return {"expiring": may_manage_expiring(user)}
+    return expiring_count_cached(request)
 
 
 @register.simple_tag

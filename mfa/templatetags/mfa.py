@@ -4,22 +4,9 @@ from django import template
 from django.middleware import csrf
 from django.urls import reverse
 
-from accounts.permissions import Action, can, organisation_ids_for
+from accounts.permissions import Action, can
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def mfa_nav(context):
-    """Which multi-factor links the navigation shows."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    return {
-        "status": bool(organisation_ids_for(user, Action.VIEW_MFA_STATUS)),
-        "networks": bool(organisation_ids_for(user, Action.MANAGE_TRUSTED_NETWORKS)),
-    }
 
 
 @register.simple_tag(takes_context=True)

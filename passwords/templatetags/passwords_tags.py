@@ -1,4 +1,5 @@
 from django import template
+from django.urls import get_script_prefix, reverse
 
 from passwords.selectors import password_statuses
 
@@ -25,3 +26,16 @@ def password_status(context, account):
         if request is not None:
             request._ump_password_statuses = cache
     return cache[account.pk]
+
+
+@register.simple_tag
+def reveal_url(account):
+    """The Show password address of `account`: {% url 'passwords:reveal' pk %}, without a reverse() per row."""
+    prefix = get_script_prefix()
+    if prefix not in _REVEAL_URLS:
+        _REVEAL_URLS[prefix] = reverse("passwords:reveal", args=[0]).split("/0/", 1)
+    head, tail = _REVEAL_URLS[prefix]
+    return f"{head}/{account.pk}/{tail}"
+
+
+_REVEAL_URLS: dict[str, list[str]] = {}  # script prefix -> the address around the id

@@ -175,3 +175,44 @@ class TestProfileAndHome:
         assert "default-src 'self'" in response["Content-Security-Policy"]
         assert response["X-Frame-Options"] == "DENY"
         assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+class TestTheHelpsLabels:
+    def test_view_learners_pages_are_numbered(self, login, teacher, wales):
+        for n in range(120):
+            learner(wales.secondary, legal_surname=f"Jones{n:03d}")
+        page = (
+            login(teacher)
+            .get(reverse("accounts:user_list", args=["learners"]), {"page": "2"})
+            .content.decode()
+        )
+        assert 'aria-label="Page 1 of 3"' in page and 'aria-label="Page 3 of 3"' in page
+        assert 'aria-label="Page 2 of 3" aria-current="page"' in page
+
+    def test_the_navigation_names_the_view_users_menu_and_only_what_the_role_may_see(
+        self, login, teacher, digital_champion, la_admin
+    ):
+        home = reverse("accounts:home")
+        teachers = login(teacher).get(home).content.decode()
+        assert "View Users" in teachers and "View Learners" in teachers
+        assert (
+            "View Staff" not in teachers
+            and "View Governors" not in teachers
+            and "View Non-MIS" not in teachers
+        )
+        assert "School Administrator Dashboard" in teachers
+        champions = login(digital_champion).get(home).content.decode()
+        assert all(label in champions for label in ("View Staff", "View Governors", "View Non-MIS"))
+        admins = login(la_admin).get(home).content.decode()
+        assert "Manage Local Authority Non-MIS Users" in admins and "View Learners" not in admins
+        assert "School Administrator Dashboard" not in admins
+
+    def test_view_details_has_manage_user_and_print_menus(self, login, teacher, secondary_learner):
+        page = login(teacher).get(detail(secondary_learner)).content.decode()
+        assert "<summary>Manage User</summary>" in page and "<summary>Print</summary>" in page
+        assert "Print With Password" in page and "Reset Password" in page
+
+    def test_my_profile_shows_your_details(self, login, governor):
+        page = login(governor).get(reverse("accounts:profile")).content.decode()
+        assert "Your Details" in page and "Reset password" in page

@@ -48,7 +48,12 @@ def attempts(wales, teacher, supply_teacher):
             reverse("printing:download", args=["staff"]),
             {"org": wales.secondary.code},
         ),
-        ("reset a staff password", "post", reverse("passwords:reset_generated", args=[teacher.pk]), {}),
+        (
+            "reset a staff password",
+            "post",
+            reverse("passwords:reset_chosen", args=[teacher.pk]),
+            {"new_password1": "Xk7pQr2mWz9b", "new_password2": "Xk7pQr2mWz9b"},
+        ),
         ("deactivate", "post", reverse("accounts:manage_deactivate", args=[supply_teacher.pk]), {}),
     ]
 
@@ -98,7 +103,8 @@ class TestLaAdministratorsOwnUsers:
     def test_it_manages_its_las_non_mis_users(self, login, la_admin, la_officer):
         client = login(la_admin)
         assert client.get(reverse("accounts:account_detail", args=[la_officer.pk])).status_code == 200
-        assert client.post(reverse("passwords:reset_generated", args=[la_officer.pk])).status_code == 302
+        new = {"new_password1": "Xk7pQr2mWz9b", "new_password2": "Xk7pQr2mWz9b"}
+        assert client.post(reverse("passwords:reset_chosen", args=[la_officer.pk]), new).status_code == 302
         assert client.post(reverse("accounts:manage_deactivate", args=[la_officer.pk])).status_code == 302
 
     def test_a_consortium_admin_manages_the_consortiums_users_not_its_las(

@@ -28,8 +28,7 @@ def governor_data(**overrides):
         "user_type": "governor",
         "legal_forename": "Mererid",
         "legal_surname": "Hopwood",
-        "password_choice": "random",
-        "password": "",
+        "password": "Tywydd2026x",
         "duration": "3",
     }
     data.update(overrides)
@@ -120,7 +119,7 @@ class TestAddUser:
 
     def test_a_typed_password_must_meet_the_policy(self, login, digital_champion, wales):
         response = login(digital_champion).post(
-            form_url("governors", wales.secondary), governor_data(password_choice="typed", password="short")
+            form_url("governors", wales.secondary), governor_data(password="short")
         )
         assert response.status_code == 200
         assert response.context["form"].errors["password"]
@@ -132,7 +131,7 @@ class TestAddUser:
         with django_capture_on_commit_callbacks(execute=True):
             login(digital_champion).post(
                 form_url("governors", wales.secondary),
-                governor_data(password_choice="typed", password="Tywydd2026x"),
+                governor_data(password="Tywydd2026x"),
             )
         account = Account.objects.get(legal_surname="Hopwood")
         assert shown_password(account) == "Tywydd2026x"
@@ -143,19 +142,46 @@ class TestAddUser:
         with django_capture_on_commit_callbacks(execute=True):
             login(digital_champion).post(
                 form_url("governors", wales.secondary),
-                governor_data(password_choice="typed", password="Tywydd2026x"),
+                governor_data(password="Tywydd2026x"),
             )
         assert "Tywydd2026x" not in str(list(AuditEvent.objects.values_list("details", flat=True)))
 
-    def test_a_learner_style_password_can_be_generated(
+    @pytest.mark.parametrize("style", ["learner", "random"])
+    def test_generate_fills_in_a_password_to_note_and_saves_nothing(
+        self, login, digital_champion, wales, style
+    ):
+        url = reverse("accounts:manage_add_generate", args=["governors", style])
+        data = governor_data(password="", org=wales.secondary.code)
+        response = login(digital_champion).post(url, data)
+        assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+        form = response.context["form"]
+        password = form.initial["password"]
+        html = response.content.decode()
+        assert f'value="{password}"' in html and 'value="Mererid"' in html  # what was typed stays
+        assert not form.errors
+        assert sum(c.isdigit() for c in password) >= 2 if style == "learner" else len(password) >= 10
+        assert not AccountRequest.objects.exists()
+
+    def test_the_generated_password_is_the_one_the_account_gets(
         self, login, digital_champion, wales, django_capture_on_commit_callbacks
     ):
+        client = login(digital_champion)
+        url = reverse("accounts:manage_add_generate", args=["governors", "learner"])
+        password = (
+            client.post(url, governor_data(password="", org=wales.secondary.code))
+            .context["form"]
+            .initial["password"]
+        )
         with django_capture_on_commit_callbacks(execute=True):
-            login(digital_champion).post(
-                form_url("governors", wales.secondary), governor_data(password_choice="learner")
-            )
-        password = shown_password(Account.objects.get(legal_surname="Hopwood"))
-        assert password[0].isupper() and sum(c.isdigit() for c in password) >= 2
+            client.post(form_url("governors", wales.secondary), governor_data(password=password))
+        assert shown_password(Account.objects.get(legal_surname="Hopwood")) == password
+
+    def test_add_user_without_a_password_asks_for_one(self, login, digital_champion, wales):
+        response = login(digital_champion).post(
+            form_url("governors", wales.secondary), governor_data(password="")
+        )
+        assert "password" in response.context["form"].errors
+        assert not AccountRequest.objects.exists()
 
     @pytest.mark.parametrize(
         ("duration", "expected"),
@@ -391,7 +417,7 @@ class TestAddUser:
         with django_capture_on_commit_callbacks(execute=True):
             login(digital_champion).post(
                 form_url("governors", wales.secondary),
-                governor_data(password_choice="typed", password="Tywydd2026x"),
+                governor_data(password="Tywydd2026x"),
             )
         client.logout()
         response = client.post(reverse("accounts:login"), {"username": "HopwoodM", "password": "Tywydd2026x"})
@@ -502,8 +528,8 @@ class TestQueueFailuresAndNavigation:
             warning_url(section, wales.secondary): ("Ydych chi'n siŵr?", "Rwy'n deall", "Are you sure?"),
             form_url(section, wales.secondary): (
                 "Ychwanegu defnyddiwr newydd",
-                "Creu cyfrif",
-                "Create account",
+                "Ychwanegu Defnyddiwr",
+                "Add User",
             ),
         }
         for url, (heading, button, english) in pages.items():

@@ -1,11 +1,14 @@
 """View Learners (with the managing-users banner, navigation and Add new user partials) in constant queries."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account
+from accounts.services import today
 from tests.factories import AccountFactory, learner
 
 LEARNERS = reverse("accounts:user_list", args=["learners"])
@@ -74,3 +77,39 @@ class TestConstantQueries:
         for n in range(1, 30):
             submit(n)
         assert queries(client, GOVERNORS) == few
+
+
+@pytest.mark.django_db
+def test_view_learners_is_ten_queries_with_the_banners_count_cached(
+    login, digital_champion, wales, django_assert_num_queries
+):
+    """Session, account and organisation, roles, organisations, years, registration groups, classes, count,
+    page, password statuses: the expiring-accounts banner's count is cached after the first page."""
+    client = login(digital_champion)
+    for n in range(60):
+        learner(wales.secondary, legal_surname=f"Jones{n:03d}")
+    AccountFactory(
+        organisation=wales.secondary,
+        kind=Account.Kind.GOVERNOR,
+        source=Account.Source.MANUAL,
+        expires_on=today() + timedelta(days=10),
+    )
+    first = client.get(LEARNERS).content.decode()
+    assert "1 non-MIS account expires in the next 8 weeks." in first
+    with django_assert_num_queries(10):
+        page = client.get(LEARNERS, {"page": "2"}).content.decode()
+    assert "1 non-MIS account expires in the next 8 weeks." in page
+
+
+@pytest.mark.django_db
+def test_keep_and_close_refresh_the_banner_at_once(login, digital_champion, wales):
+    client = login(digital_champion)
+    expiring = AccountFactory(
+        organisation=wales.secondary,
+        kind=Account.Kind.GOVERNOR,
+        source=Account.Source.MANUAL,
+        expires_on=today() + timedelta(days=10),
+    )
+    assert "1 non-MIS account expires" in client.get(GOVERNORS).content.decode()
+    client.post(reverse("accounts:manage_keep", args=[expiring.pk]), {"keep_for": "6"})
+    assert "expires in the next 8 weeks" not in client.get(GOVERNORS).content.decode()

@@ -104,16 +104,39 @@ class StatusTests:
 class ResetOneTests:
     def test_the_page_offers_both_ways(self, secondary_learner, teacher, login):
         page = login(teacher).get(reverse("passwords:reset", args=[secondary_learner.pk])).content.decode()
-        assert "Generate Learner Password" in page and "Update Password" in page
+        assert "Generate Password" in page and "Update Password" in page
 
-    def test_generate_resets_and_redirects_to_details(self, secondary_learner, teacher, login):
-        response = login(teacher).post(reverse("passwords:reset_generated", args=[secondary_learner.pk]))
-        assert response.status_code == 302
-        assert response["Location"] == reverse("accounts:account_detail", args=[secondary_learner.pk])
-        password = selectors.shown_password(secondary_learner)
+    def test_generate_shows_a_password_and_applies_nothing(self, secondary_learner, teacher, login):
+        before = secondary_learner.password
+        url = reverse("passwords:reset", args=[secondary_learner.pk])
+        response = login(teacher).get(url, {"generate": "1"})
+        suggestion = response.context["suggestion"]
+        page = response.content.decode()
+        assert suggestion and f'value="{suggestion}"' in page  # filled in, in clear, to be noted
+        assert "no-store" in response["Cache-Control"]
         secondary_learner.refresh_from_db()
-        assert secondary_learner.check_password(password)
-        assert AuditEvent.objects.filter(action="password.reset", details__generated=True).count() == 1
+        assert secondary_learner.password == before
+        assert not ShownPassword.objects.exists()
+        assert not AuditEvent.objects.filter(action="password.reset").exists()
+
+    def test_update_password_applies_the_generated_one(self, secondary_learner, teacher, login):
+        client = login(teacher)
+        suggestion = client.get(
+            reverse("passwords:reset", args=[secondary_learner.pk]), {"generate": "1"}
+        ).context["suggestion"]
+        response = client.post(
+            reverse("passwords:reset_chosen", args=[secondary_learner.pk]),
+            {"new_password1": suggestion, "new_password2": suggestion},
+        )
+        assert response.status_code == 302
+        secondary_learner.refresh_from_db()
+        assert secondary_learner.check_password(suggestion)
+        assert selectors.shown_password(secondary_learner) == suggestion
+
+    def test_a_learner_is_offered_a_learner_style_password(self, secondary_learner, teacher, login):
+        url = reverse("passwords:reset", args=[secondary_learner.pk])
+        suggestion = login(teacher).get(url, {"generate": "1"}).context["suggestion"]
+        assert suggestion[0].isupper() and suggestion[-2:].isdigit()
 
     def test_a_chosen_password_must_meet_the_policy(self, secondary_learner, teacher, login):
         url = reverse("passwords:reset_chosen", args=[secondary_learner.pk])
@@ -125,22 +148,19 @@ class ResetOneTests:
         assert response.status_code == 302
         assert selectors.shown_password(secondary_learner) == PASSWORD
 
-    def test_get_never_resets(self, secondary_learner, teacher, login):
-        assert (
-            login(teacher).get(reverse("passwords:reset_generated", args=[secondary_learner.pk])).status_code
-            == 405
-        )
-
     def test_another_school_is_404_and_a_colleague_403(
         self, secondary_learner, teacher, other_teacher, login
     ):
-        url = reverse("passwords:reset_generated", args=[secondary_learner.pk])
-        assert login(other_teacher).post(url).status_code == 404
-        assert login(teacher).post(reverse("passwords:reset_generated", args=[teacher.pk])).status_code == 403
+        url = reverse("passwords:reset_chosen", args=[secondary_learner.pk])
+        data = {"new_password1": PASSWORD, "new_password2": PASSWORD}
+        assert login(other_teacher).post(url, data).status_code == 404
+        assert (
+            login(teacher).post(reverse("passwords:reset_chosen", args=[teacher.pk]), data).status_code == 403
+        )
         assert not AuditEvent.objects.filter(action="password.reset").exists()
 
     def test_anonymous_is_sent_to_sign_in(self, secondary_learner, client):
-        response = client.post(reverse("passwords:reset_generated", args=[secondary_learner.pk]))
+        response = client.post(reverse("passwords:reset_chosen", args=[secondary_learner.pk]))
         assert response.status_code == 302 and "/login/" in response["Location"]
 
 
@@ -184,7 +204,7 @@ class OwnPasswordTests:
     def test_generate_suggests_a_password_without_saving_it(self, teacher, login):
         client = login(teacher)
         page = client.get(reverse("passwords:own_password") + "?generate=1")
-        assert "Suggested password" in page.content.decode()
+        assert "New password:" in page.content.decode()
         assert "no-store" in page["Cache-Control"]
         assert not ShownPassword.objects.exists()
 
