@@ -102,12 +102,13 @@ def test_a_digital_champion_resets_a_teachers_mfa(page, sign_in, digital_champio
     recovery_codes_make(account=teacher)
     sign_in(page, digital_champion)
     page.goto(reverse("accounts:account_detail", args=[teacher.pk]))
+    page.locator("summary", has_text="Manage User").click()  # View Details > Manage User > Reset MFA
     page.get_by_role("link", name="Reset MFA").click()
     assert page.get_by_role("heading", name="Reset MFA").is_visible()
     assert TOTPDevice.objects.filter(user=teacher).exists()  # nothing yet: a confirmation page
     assert not serious_violations(page)
     submit(page)
-    assert "MFA has been reset" in page.locator(".messages").inner_text()
+    assert "MFA has been reset" in page.locator(".govuk-notification-banner").first.inner_text()
     assert not TOTPDevice.objects.filter(user=teacher).exists()
     assert not teacher.staticdevice_set.exists()
 
