@@ -39,7 +39,9 @@ class SignInView(auth_views.LoginView):
         return response
 
     def form_invalid(self, form):
-        signin_failure_record(account=find_account(form.data.get("username", "")), request=self.request)
+        signin_failure_record(
+            account=find_account(form.data.get("username", ""), self.request), request=self.request
+        )
         return super().form_invalid(form)
 
 

@@ -118,6 +118,9 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# No axes access log: the audit trail already records every sign-in, and a second row per sign-in (address,
+# browser) kept for ever is personal data twice over and a write each sign-in at rush hour.
+AXES_DISABLE_ACCESS_LOG = True
 # Deliberate: an address-based limit would lock out a whole school behind one NAT address.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
