@@ -21,8 +21,11 @@ as a lower rate.
 Two phases of --seconds each: a baseline with no sync, then the same load while the hourly sweep
 (provisioning.tasks.apply_queued_runs, as beat sends it) applies every school's queued extracts (bench/
 provision_wales.py's delta: 1% changed, 0.5% joiners, 0.5% leavers, 200 transfers; a pupil and a staff extract
-per school). The second phase runs on until the sync has finished; its figures are of the arrivals scheduled
-while the sync ran.
+per school), sent as the phase starts. Each phase's arrivals stop after --seconds and what is in flight is
+waited for; the second phase's figures are of the arrivals scheduled while the sync ran (those after it, if
+it finished first, are shown apart), and the sync's own time is how long it took to leave no run queued or
+running. Where the CPU went is shown per phase (gunicorn, the worker, this load generator, and how busy the
+whole machine was): with latencies far over the targets, it says whether the portal or the machine was short.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ump_bench .venv/bin/python bench/rush_hour.py \
         [--schools 1470] [--seconds 60] [--redis redis://127.0.0.1:6379/3]
@@ -219,8 +222,8 @@ class Load:
                 return
             time.sleep(1)
 
-    def run(self, seconds, until=None):
-        """Arrivals for `seconds` (and on while `until()` is false); returns (start, end of arrivals)."""
+    def run(self, seconds):
+        """Arrivals for `seconds`, then wait for what is in flight; returns (start, end of arrivals)."""
         start = time.monotonic()
         stop = threading.Event()
         kinds = [(self.sign_in, ARGS.signins), (self.view, ARGS.views), (self.reset, ARGS.resets / 60)]
@@ -229,7 +232,7 @@ class Load:
             n = 0
             while True:
                 at = start + offset + n / rate
-                if at - start >= seconds and (until is None or until()):
+                if at - start >= seconds:
                     break
                 if stop.is_set():
                     return
@@ -482,15 +485,10 @@ def _proc_cpu(pid):
 
 
 def cpu_snapshot(services):
-    """CPU seconds so far of gunicorn's and the worker's processes, the benchmark database's PostgreSQL
-    backends, this process (the load), and the whole machine (busy, all cores)."""
-    from django.db import connection
-
+    """CPU seconds so far of gunicorn's and the worker's processes,
+    this process (the load), and the whole machine (busy, all cores)."""
     groups = {proc.pid: name for name, proc in services.procs}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        backends = {row[0] for row in cursor.fetchall()}
-    out = {"gunicorn": {}, "worker": {}, "postgres": {}}
+    out = {"gunicorn": {}, "worker": {}}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -500,8 +498,6 @@ def cpu_snapshot(services):
             continue
         if info[0] in groups:
             out[groups[info[0]]][pid] = info[1]
-        elif pid in backends:
-            out["postgres"][pid] = info[1]
     out["load"] = time.process_time()
     cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     ticks = [int(v) for v in cpu]
@@ -511,7 +507,7 @@ def cpu_snapshot(services):
 
 def cpu_used(before, after):
     used = {}
-    for name in ("gunicorn", "worker", "postgres"):
+    for name in ("gunicorn", "worker"):
         used[name] = sum(v - before[name].get(pid, 0.0) for pid, v in after[name].items())
     used["load generator"] = after["load"] - before["load"]
     busy = after["machine"][0] - before["machine"][0]
@@ -520,10 +516,12 @@ def cpu_used(before, after):
     return used
 
 
-def show_cpu(used, seconds):
-    parts = ", ".join(f"{k} {used[k]:.1f} s ({used[k] / seconds:.2f} cores)" for k in list(used)[:4])
+def show_cpu(used, seconds, arrivals):
+    parts = ", ".join(f"{k} {used[k]:.1f} s ({used[k] / seconds:.2f} cores)" for k in list(used)[:3])
+    print(f"  CPU over the {seconds:.0f} s to the last answer: {parts}")
     print(
-        f"  CPU: {parts}; the machine (all users) {used['machine'] * 100:.0f}% busy of {os.cpu_count()} cores"
+        f"  the machine (all its users) was {used['machine'] * 100:.0f}% busy of {os.cpu_count()} cores;"
+        f" the load asked gunicorn for {used['gunicorn'] / arrivals:.2f} cores ({arrivals:.0f} s of arrivals)"
     )
 
 
@@ -611,6 +609,7 @@ def main():
     logs = tempfile.mkdtemp(prefix="ump-rush-logs-")
     services = Services(logs)
     test_database(DB)
+    load = None
     try:
         orgs, teacher_names, groups, signers, delta = seed(wales)
         services.start()
@@ -636,7 +635,7 @@ def main():
         services.check()
         baseline = summarise(load.samples, b_start, b_end)
         show("Baseline, no sync", baseline, b_end - b_start)
-        show_cpu(cpu_used(cpu_before, cpu_after), time.monotonic() - b_start)
+        show_cpu(cpu_used(cpu_before, cpu_after), time.monotonic() - b_start, b_end - b_start)
         load.samples.clear()
 
         print(
@@ -647,13 +646,16 @@ def main():
         print("with the hourly sync ...", flush=True)
         cpu_before = cpu_snapshot(services)
         sync.start()
-        s_start, s_end = load.run(ARGS.seconds, until=sync.done)
+        s_start, s_end = load.run(ARGS.seconds)
         cpu_after = cpu_snapshot(services)
         services.check()
-        sync_end = sync.finished or s_end
+        answered = time.monotonic()
+        while not sync.done():
+            time.sleep(0.25)
+        sync_end = min(sync.finished or s_end, s_end)
         during = summarise(load.samples, s_start, sync_end)
         show("While the national hourly delta applied", during, sync_end - s_start)
-        show_cpu(cpu_used(cpu_before, cpu_after), time.monotonic() - s_start)
+        show_cpu(cpu_used(cpu_before, cpu_after), answered - s_start, s_end - s_start)
         if s_end - sync_end > 1:
             show(
                 "The rest of the phase, after the sync",
@@ -680,6 +682,8 @@ def main():
         print(f"\n{'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
     finally:
+        if load is not None:  # interrupted: what has not started never will
+            load.pool.shutdown(wait=False, cancel_futures=True)
         services.stop()
         from django.db import connection
 
