@@ -16,7 +16,7 @@ as a lower rate.
   group reset    5 a minute: a signed-in teacher opens the confirm page of a registration group of about 30 and
                  posts it; the worker then applies it. "request" is the POST; "finished" is when the job status
                  (polled each second, as the progress page does) says done. A reset that fails, or has not
-                 finished 180 s after it was asked for, is an error.
+                 finished 180 s after its POST was answered, is an error.
 
 Two phases of --seconds each: a baseline with no sync, then the same load while the hourly sweep
 (provisioning.tasks.apply_queued_runs, as beat sends it) applies every school's queued extracts (bench/
@@ -205,7 +205,7 @@ class Load:
             return
         import json
 
-        deadline = scheduled + RESET_TIMEOUT
+        deadline = time.monotonic() + RESET_TIMEOUT  # from the answer to its POST
         time.sleep(0.5)
         while True:
             try:
