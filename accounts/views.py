@@ -74,7 +74,7 @@ class SignInView(auth_views.LoginView):
 
     def form_invalid(self, form):
         identifier = form.data.get("username", "")
-        account = find_account(identifier)
+        account = find_account(identifier, self.request)
         address_failure_record(request=self.request, account=account, identifier=identifier)
         signin_failure_record(account=account, request=self.request)
         return super().form_invalid(form)

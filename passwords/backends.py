@@ -20,7 +20,7 @@ class SealedCopyBackend(UsernameOrEmailBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if not username or password is None:
             return None
-        account = find_account(username)
+        account = find_account(username, request)
         if account is None or account.has_usable_password():
             return None
         sealed = ShownPassword.objects.filter(account=account).values_list("sealed", flat=True).first()

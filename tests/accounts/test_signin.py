@@ -133,3 +133,45 @@ class TestLanguage:
         response = client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="cy")
         assert '<html lang="cy">' in response.content.decode()
         assert "Mewngofnodi" in response.content.decode()
+
+
+def account_lookups(queries):
+    """The queries that look an account up by a name (its username, on PostgreSQL and SQLite alike)."""
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT")
+        and 'FROM "accounts_account"' in q["sql"]
+        and '"username"' in q["sql"].partition(" WHERE ")[2]
+    ]
+
+
+@pytest.mark.django_db
+class TestSignInCost:
+    """What one sign-in writes and asks (bench/rush_hour.py: 20 a second at rush hour)."""
+
+    def test_a_sign_in_looks_the_account_up_once(self, client, teacher):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert sign_in(client, teacher.username.upper()).status_code == 302
+        lookups = account_lookups(queries)
+        assert len(lookups) == 1
+
+    def test_a_wrong_password_looks_the_account_up_once_too(self, client, teacher):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert sign_in(client, teacher.username, "Wrong-Password-1").status_code == 200
+        lookups = account_lookups(queries)
+        assert len(lookups) == 1
+        assert AuditEvent.objects.get(action="signin.failure").targets.get().account_id == teacher.pk
+
+    def test_a_sign_in_keeps_no_second_log_beside_the_audit_trail(self, client, teacher):
+        from axes.models import AccessLog
+
+        assert sign_in(client, teacher.username).status_code == 302
+        assert AuditEvent.objects.filter(action="signin.success").count() == 1
+        assert not AccessLog.objects.exists()

@@ -54,7 +54,9 @@ class GroupResetServiceTests:
         job = services.group_reset_start(
             actor=teacher, organisation=wales.secondary, group_kind=REG, group="7W"
         )
-        words = {w.lower() for p in drawn(job).values() for w in re.findall(r"[A-Z][a-z]*", p)}  # two words each
+        words = {
+            w.lower() for p in drawn(job).values() for w in re.findall(r"[A-Z][a-z]*", p)
+        }  # two words each
         assert words <= set(WORDS["cy"]) and words - set(WORDS["en"])
         services.password_reset(account=pupils[0], actor=teacher)  # one learner's reset too
         one = selectors.shown_password(pupils[0])
