@@ -162,11 +162,11 @@ if not (
     and 0 < UMP_SIGNIN_SLOW_FAILURES <= UMP_SIGNIN_HOLD_FAILURES
 ):
     raise ImproperlyConfigured("UMP_SIGNIN_SLOW_* must be positive and no more than UMP_SIGNIN_HOLD_*.")
-# Deliberate: axes locks accounts, never an address (a whole school shares one NAT address); addresses are the
-# spraying guard's, which a class signing in never trips.
 # No axes access log: the audit trail already records every sign-in, and a second row per sign-in (address,
 # browser) kept for ever is personal data twice over and a write each sign-in at rush hour.
 AXES_DISABLE_ACCESS_LOG = True
+# Deliberate: axes locks accounts, never an address (a whole school shares one NAT address); addresses are the
+# spraying guard's, which a class signing in never trips.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 LANGUAGE_CODE = "en"
