@@ -57,17 +57,10 @@ from mfa.services import (
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """The second step: the right password was given; a code (or a recovery code) signs the person in."""
-    found = signin.pending(request)
-    if found is None:
-        signin.pending_clear(request)
-        return redirect("accounts:login")
+    found, refusal = _pending_sign_in(request)
+    if refusal is not None:
+        return refusal
     account, data = found
-    verdict = address_check(request)
-    if not verdict.allowed:
-        return address_held(request, verdict)
-    credentials = {"username": account.username}
-    if AxesProxyHandler.is_locked(request, credentials):
-        return get_lockout_response(request, credentials)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         passed = signin.code_check(account, form.cleaned_data["code"])
@@ -210,17 +203,10 @@ def networks(request):
 def setup_code(request):
     """The right password, no factor, off the trusted network: a Digital Champion's set-up code signs the person
     in to set up their first factor (and is then used up)."""
-    found = signin.pending(request)
-    if found is None:
-        signin.pending_clear(request)
-        return redirect("accounts:login")
+    found, refusal = _pending_sign_in(request)
+    if refusal is not None:
+        return refusal
     account, data = found
-    verdict = address_check(request)
-    if not verdict.allowed:
-        return address_held(request, verdict)
-    credentials = {"username": account.username}
-    if AxesProxyHandler.is_locked(request, credentials):
-        return get_lockout_response(request, credentials)
     form = SetupCodeForm(request.POST)
     if form.is_valid() and setup_code_use(account=account, code=form.cleaned_data["setup_code"]):
         signin.pending_clear(request)
@@ -335,3 +321,19 @@ def _may_set_up(request) -> bool:
         or bool(request.session.get(signin.SETUP_ALLOWED))
         or on_trusted_network(request.user, request)
     )
+
+
+def _pending_sign_in(request):
+    """The sign-in waiting for its second step as (account, data), or else the response that ends this step:
+    back to the sign-in page when none is waiting, the address's hold, or the account's lockout."""
+    found = signin.pending(request)
+    if found is None:
+        signin.pending_clear(request)
+        return None, redirect("accounts:login")
+    verdict = address_check(request)
+    if not verdict.allowed:
+        return None, address_held(request, verdict)
+    credentials = {"username": found[0].username}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return None, get_lockout_response(request, credentials)
+    return found, None
