@@ -1,5 +1,4 @@
 from django.urls import path
-from django.views.i18n import JavaScriptCatalog
 
 from mfa import passkeys, views
 
@@ -27,7 +26,9 @@ urlpatterns = [
         name="passkey_sign_in_complete",
     ),
     path(
-        "passkeys/jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]), name="passkey_jsi18n"
+        "passkeys/jsi18n/",
+        passkeys.PasskeyCatalog.as_view(packages=["django_otp_webauthn"]),
+        name="passkey_jsi18n",
     ),
     path("login/setup-code/", views.setup_code, name="setup_code"),
     path("security/networks/", views.networks, name="networks"),

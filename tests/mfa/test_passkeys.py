@@ -2,10 +2,15 @@
 (tests/browser/test_mfa_journeys.py, with the DevTools virtual authenticator)."""
 
 import json
+import re
+from pathlib import Path
 
+import django_otp_webauthn
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import translation
+from django_otp_webauthn import exceptions, views
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import AuditEvent, SigninFailure
@@ -75,3 +80,53 @@ def test_the_relying_party_is_the_host_without_its_port(settings):
     assert rp_id(RequestFactory().get("/", HTTP_HOST="localhost:8000")) == "localhost"
     settings.UMP_WEBAUTHN_RP_ID = "ump.example.gov.wales"
     assert rp_id(RequestFactory().get("/", HTTP_HOST="localhost:8000")) == "ump.example.gov.wales"
+
+
+class WelshTests:
+    """django-otp-webauthn ships no Welsh: the portal's catalogues give its messages, server and script."""
+
+    def test_a_refusal_the_script_shows_is_a_sentence_in_the_readers_language(
+        self, client, teacher, teacher_key, monkeypatch
+    ):
+        sign_in(client, teacher)
+        monkeypatch.setattr("mfa.passkeys.AxesProxyHandler.is_locked", lambda *args, **kwargs: True)
+        client.cookies["django_language"] = "cy"
+        response = post_json(client, COMPLETE, {"id": "bm9wZQ", "rawId": "bm9wZQ", "type": "public-key"})
+        assert response.status_code == 403
+        assert response.json()["detail"].startswith(
+            "Bu gormod o ymgeisiau aflwyddiannus i fewngofnodi i'r cyfrif"
+        )
+
+    def test_every_refusal_of_the_library_has_welsh(self):
+        def refusals(cls):
+            for sub in cls.__subclasses__():
+                yield sub
+                yield from refusals(sub)
+
+        messages = [cls.default_detail for cls in refusals(exceptions.OTPWebAuthnApiError)]
+        messages += [exceptions.OTPWebAuthnApiError.default_detail]
+        messages += list(views.BeginCredentialRegistrationView.messages.values())
+        untranslated = []
+        for message in messages:
+            with translation.override("en"):
+                english = str(message)
+            with translation.override("cy"):
+                if str(message) == english:
+                    untranslated.append(english)
+        assert len(messages) >= 12
+        assert not untranslated
+
+    def test_every_message_of_the_librarys_scripts_has_welsh(self, client):
+        scripts = Path(django_otp_webauthn.__file__).parent / "static" / "django_otp_webauthn"
+        msgids = set()
+        for script in scripts.glob("*.js"):
+            msgids |= {
+                json.loads(f'"{m}"')
+                for m in re.findall(r'gettext\("((?:[^"\\]|\\.)*)"\)', script.read_text())
+            }
+        assert len(msgids) >= 20, "the library's scripts were not read"
+        client.cookies["django_language"] = "cy"
+        page = client.get(reverse("mfa:passkey_jsi18n")).content.decode()
+        catalogue = json.loads(re.search(r"const newcatalog = (\{.*?\});", page, re.S).group(1))
+        assert not sorted(m for m in msgids if not catalogue.get(m) or catalogue[m] == m)
+        assert catalogue["Verify with Passkey"] == "Gwirio ag allwedd mynediad"
