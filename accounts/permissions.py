@@ -226,6 +226,16 @@ def roles_at(actor, organisation_id):
     return {role for role, orgs in role_orgs(actor).items() if organisation_id in orgs}
 
 
+def is_hwb_admin(actor) -> bool:
+    """Whether the actor holds a Hwb administrator grant at any organisation (at any scope)."""
+    if not _signed_in(actor):
+        return False
+    cached = getattr(actor, "_ump_role_orgs", None)
+    if cached is not None:
+        return bool(cached[R.HWB_ADMIN])
+    return RoleGrant.objects.filter(account=actor, role=RoleGrant.Role.HWB_ADMIN).exists()
+
+
 def can(actor, action, target):
     """May `actor` do `action` to `target` (an Account, or a Scope)?"""
     if not _signed_in(actor):

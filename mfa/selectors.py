@@ -7,9 +7,9 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
-from accounts.models import Account, RoleGrant
+from accounts.models import Account
 from accounts.network import on_trusted_network
-from accounts.permissions import Action
+from accounts.permissions import Action, is_hwb_admin
 
 RECOVERY_NAME = "recovery"  # the name of the one static device holding a person's recovery codes
 
@@ -39,10 +39,6 @@ def passkeys_of(account):
 
 def recovery_device(account):
     return StaticDevice.objects.filter(user=account, name=RECOVERY_NAME).first()
-
-
-def is_hwb_admin(account) -> bool:
-    return RoleGrant.objects.filter(account=account, role=RoleGrant.Role.HWB_ADMIN).exists()
 
 
 def second_step_asked(account, request) -> bool:

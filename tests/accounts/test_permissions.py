@@ -14,9 +14,11 @@ from accounts.permissions import (
     Action,
     Scope,
     can,
+    is_hwb_admin,
     organisation_ids_for,
     organisations_for,
     require,
+    role_orgs,
 )
 from tests.factories import AccountFactory, grant, learner, staff
 
@@ -423,3 +425,13 @@ def test_organisation_kinds_are_known():
         "ite_provider",
         "national",
     }
+
+
+@pytest.mark.django_db
+def test_hwb_administrators_are_those_with_the_grant_at_any_scope(people):
+    admins = {name for name, person in people.items() if is_hwb_admin(person)}
+    assert admins == {"la_admin", "consortium_admin", "national_admin"}
+    # the same answer once the actor's roles are read (and cached on it)
+    for name, person in people.items():
+        role_orgs(person)
+        assert is_hwb_admin(person) is (name in admins)

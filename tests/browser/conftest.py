@@ -18,7 +18,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from mfa.selectors import is_hwb_admin
+from accounts.permissions import is_hwb_admin
 
 CHROMIUM = os.environ.get("UMP_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling out, and this network refuses it.
