@@ -18,6 +18,18 @@ from mfa.models import SetupCode
 from mfa.selectors import RECOVERY_NAME
 
 
+def _audit(action, account, *, actor, request, **fields) -> None:
+    """An audit row about one person's sign-in factors, filed under their organisation."""
+    audit_record(
+        actor=actor,
+        action=action,
+        targets=[account],
+        organisation=account.organisation,
+        request=request,
+        **fields,
+    )
+
+
 @transaction.atomic
 def organisation_networks_set(*, organisation, networks, actor, request=None):
     """Replace an organisation's trusted address ranges (CIDR); audited with the ranges (they are no secret)."""
@@ -37,37 +49,18 @@ def organisation_networks_set(*, organisation, networks, actor, request=None):
 
 def mfa_use_record(*, account, factor, request) -> None:
     """Audit a passed second step: which kind of factor (never the code)."""
-    audit_record(
-        actor=account,
-        action=AuditAction.MFA_USE,
-        targets=[account],
-        organisation=account.organisation,
-        request=request,
-        details={"factor": factor},
-    )
+    _audit(AuditAction.MFA_USE, account, actor=account, request=request, details={"factor": factor})
 
 
 def mfa_failure_record(*, account, request) -> None:
     """Audit a wrong second-step code (never the code); django-axes counts it towards the lockout."""
-    audit_record(
-        actor=None,
-        action=AuditAction.MFA_FAILURE,
-        targets=[account],
-        organisation=account.organisation,
-        request=request,
-        outcome=AuditEvent.Outcome.FAILURE,
-    )
+    _audit(AuditAction.MFA_FAILURE, account, actor=None, request=request, outcome=AuditEvent.Outcome.FAILURE)
 
 
 def mfa_not_set_up_record(*, account, request) -> None:
     """Audit a right password refused because the second step was asked and the person has no factor."""
-    audit_record(
-        actor=None,
-        action=AuditAction.MFA_NOT_SET_UP,
-        targets=[account],
-        organisation=account.organisation,
-        request=request,
-        outcome=AuditEvent.Outcome.DENIED,
+    _audit(
+        AuditAction.MFA_NOT_SET_UP, account, actor=None, request=request, outcome=AuditEvent.Outcome.DENIED
     )
 
 
@@ -91,14 +84,7 @@ def authenticator_confirm(*, device, code, request=None) -> bool:
         return False
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    audit_record(
-        actor=device.user,
-        action=AuditAction.MFA_SETUP,
-        targets=[device.user],
-        organisation=device.user.organisation,
-        request=request,
-        details={"factor": "totp"},
-    )
+    _audit(AuditAction.MFA_SETUP, device.user, actor=device.user, request=request, details={"factor": "totp"})
     return True
 
 
@@ -113,11 +99,10 @@ def recovery_codes_make(*, account, request=None) -> list[str]:
     while len(codes) < RECOVERY_CODES:
         codes.add(StaticToken.random_token())
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
-    audit_record(
+    _audit(
+        AuditAction.MFA_RECOVERY_CODES,
+        account,
         actor=account,
-        action=AuditAction.MFA_RECOVERY_CODES,
-        targets=[account],
-        organisation=account.organisation,
         request=request,
         details={"count": RECOVERY_CODES},
     )
@@ -126,14 +111,7 @@ def recovery_codes_make(*, account, request=None) -> list[str]:
 
 def passkey_registered_record(*, account, request=None) -> None:
     """Audit a passkey or security key registered (django-otp-webauthn saved it)."""
-    audit_record(
-        actor=account,
-        action=AuditAction.MFA_SETUP,
-        targets=[account],
-        organisation=account.organisation,
-        request=request,
-        details={"factor": "passkey"},
-    )
+    _audit(AuditAction.MFA_SETUP, account, actor=account, request=request, details={"factor": "passkey"})
 
 
 @transaction.atomic
@@ -142,14 +120,7 @@ def factor_remove(*, device, actor, request=None) -> None:
     account = device.user
     kind = "totp" if isinstance(device, TOTPDevice) else "passkey"
     device.delete()
-    audit_record(
-        actor=actor,
-        action=AuditAction.MFA_REMOVE,
-        targets=[account],
-        organisation=account.organisation,
-        request=request,
-        details={"factor": kind},
-    )
+    _audit(AuditAction.MFA_REMOVE, account, actor=actor, request=request, details={"factor": kind})
 
 
 @transaction.atomic
@@ -161,11 +132,10 @@ def mfa_set(*, account, enabled, actor, request=None):
         raise ValidationError(_("You cannot turn off multi-factor sign-in for your own account."), code="own")
     account.mfa_enabled = bool(enabled)
     account.save(update_fields=["mfa_enabled"])
-    audit_record(
+    _audit(
+        AuditAction.MFA_TURN_ON if enabled else AuditAction.MFA_TURN_OFF,
+        account,
         actor=actor,
-        action=AuditAction.MFA_TURN_ON if enabled else AuditAction.MFA_TURN_OFF,
-        targets=[account],
-        organisation=account.organisation,
         request=request,
     )
     return account
@@ -179,14 +149,7 @@ def mfa_reset(*, account, actor, request=None) -> int:
         device.delete()
         removed += 1
     SetupCode.objects.filter(account=account).delete()
-    audit_record(
-        actor=actor,
-        action=AuditAction.MFA_RESET,
-        targets=[account],
-        organisation=account.organisation,
-        request=request,
-        details={"factors_removed": removed},
-    )
+    _audit(AuditAction.MFA_RESET, account, actor=actor, request=request, details={"factors_removed": removed})
     return removed
 
 
@@ -196,13 +159,7 @@ def setup_code_issue(*, account, actor, request=None) -> str:
     code = "-".join(secrets.token_hex(2).upper() + secrets.token_hex(1).upper() for _ in range(3))
     SetupCode.objects.filter(account=account).delete()
     SetupCode.objects.create(account=account, code_hash=keyed_hash(_normal(code)), created_by_id=actor.pk)
-    audit_record(
-        actor=actor,
-        action=AuditAction.MFA_SETUP_CODE,
-        targets=[account],
-        organisation=account.organisation,
-        request=request,
-    )
+    _audit(AuditAction.MFA_SETUP_CODE, account, actor=actor, request=request)
     return code
 
 
