@@ -55,6 +55,17 @@ class SignInView(auth_views.LoginView):
     # FormView would hand a PUT to post(): a sign-in is a GET for the form and a POST for the attempt, no more.
     http_method_names = ["get", "post", "options"]
 
+    def dispatch(self, request, *args, **kwargs):
+        # ?reauth=1: a service the person is going to (OpenID Connect prompt=login, max_age) wants a fresh
+        # sign-in, so the form is shown to someone signed in already, not skipped.
+        self.redirect_authenticated_user = "reauth" not in request.GET
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["again"] = "reauth" in self.request.GET
+        return context
+
     def form_valid(self, form):
         account = form.get_user()
         for step in settings.UMP_SIGNIN_STEPS:

@@ -5,11 +5,14 @@ import hashlib
 import json
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -43,6 +46,10 @@ class AuthorizeView(dot.AuthorizationView):
     http_method_names = ["get", "post"]
 
     def dispatch(self, request, *args, **kwargs):
+        if request.method == "GET" and _asks_a_fresh_sign_in(request):
+            return redirect_to_login(
+                _without_fresh_sign_in(request), resolve_url(settings.LOGIN_URL) + "?reauth=1"
+            )
         if request.user.is_authenticated and not account_may_sign_in(request.user):
             account_tokens_revoke(account=request.user)
             refusal_record(account=request.user, client=None, reason=CLOSED_REASON, request=request)
@@ -71,6 +78,33 @@ class AuthorizeView(dot.AuthorizationView):
             # form's redirects to its form-action ('self'), so the hand-over to the client is a page of its own.
             return render(self.request, "sso/continue.html", {"url": redirect_to, "application": application})
         return response
+
+
+def _asks_a_fresh_sign_in(request) -> bool:
+    """OpenID Connect prompt=login, or a max_age older than the person's sign-in: they sign in again first
+    (the ID token's auth_time then says when). prompt=none is never sent to a sign-in page: it fails instead."""
+    prompt = request.GET.get("prompt", "").split()
+    if "none" in prompt:
+        return False
+    if "login" in prompt:
+        return True
+    try:
+        max_age = int(request.GET.get("max_age", ""))
+    except ValueError:
+        return False
+    last = request.user.last_login if request.user.is_authenticated else None
+    return max_age >= 0 and (last is None or (timezone.now() - last).total_seconds() > max_age)
+
+
+def _without_fresh_sign_in(request) -> str:
+    """The authorization request to return to once signed in again, its demand for a fresh sign-in met."""
+    query = request.GET.copy()
+    prompt = [value for value in query.get("prompt", "").split() if value != "login"]
+    query.pop("max_age", None)
+    query.pop("prompt", None)
+    if prompt:
+        query["prompt"] = " ".join(prompt)
+    return f"{request.path}?{query.urlencode()}"
 
 
 def _same_origin(request, url):

@@ -13,7 +13,9 @@ Pass, tested here (sending PKCE, which this OP requires of every client):
   oidcc-ui-locales, oidcc-claims-locales, oidcc-ensure-request-with-acr-values-succeeds,
   oidcc-ensure-request-with-valid-pkce-succeeds, oidcc-codereuse, oidcc-ensure-registered-redirect-uri,
   oidcc-redirect-uri-query-mismatch, oidcc-redirect-uri-query-added, oidcc-server-client-secret-post,
-  oidcc-refresh-token, oidcc-idtoken-rs256 (signature, kid, iss, aud, exp, iat, auth_time, nonce, at_hash),
+  oidcc-refresh-token, oidcc-prompt-login, oidcc-max-age-1, oidcc-max-age-10000 (a person signed in already
+  signs in again, the sign-in page told so, before the code is given; prompt=none never sends them there),
+  oidcc-idtoken-rs256 (signature, kid, iss, aud, exp, iat, auth_time, nonce, at_hash),
   oidcc-claims-essential (the claims parameter is ignored; discovery says claims_parameter_supported false),
   oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported (ignored; discovery says
   request_parameter_supported false), and the discovery checks (issuer, endpoints, RS256, scopes, code).
@@ -26,10 +28,6 @@ By design, differently from the suite's defaults:
     those scopes; asking for them is invalid_scope.
 
 Not passing, and why:
-  - oidcc-prompt-login, oidcc-max-age-1: a person already signed in is not asked for their password again
-    (django-oauth-toolkit sends prompt=login to the sign-in page, which returns a signed-in person at once,
-    and it ignores max_age). Honouring them needs the sign-in page to re-authenticate a signed-in person,
-    which belongs to the sign-in (and MFA) work, not here. oidcc-max-age-10000 passes (nothing to do).
   - oidcc-ensure-post-request-succeeds: the authorization endpoint takes its request by GET; its POST is
     the consent form's answer, so an authorization request sent by POST is taken as consent withheld.
   - oidcc-codereuse-30seconds: the second use of a code is refused, but the tokens the first use gave
@@ -39,14 +37,17 @@ Not applicable offline: the suite's own TLS, dynamic-registration and self-issue
 """
 
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.sso.conftest import REDIRECT
 
 pytestmark = pytest.mark.django_db
+PASSWORD = "Tri-deg-a-dau-42"  # noqa: S105 - a test account's password
 
 
 def _query(response):
@@ -198,3 +199,52 @@ def test_prompt_none_asks_for_consent_it_cannot_show(flow, signed_in, moodle):
 def test_the_signed_in_marker_cannot_be_sent_by_a_client(flow, moodle):
     response, _v = flow.authorize(moodle, extra={"prompt": "none"}, headers={"UMP_SESSION_ACCOUNT": "1"})
     assert _query(response)["error"] == ["login_required"]
+
+
+class FreshSignInTests:
+    """oidcc-prompt-login, oidcc-max-age-1: a service may ask a signed-in person to sign in again."""
+
+    def _again(self, flow, client, teacher, response):
+        assert response.status_code == 302
+        login = response["Location"]
+        assert login.startswith(reverse("accounts:login")) and "reauth=1" in login
+        form = client.get(login)
+        assert form.wsgi_request.user == teacher
+        assert form.status_code == 200, "the form is shown to someone signed in already"
+        assert "log in again" in form.content.decode()
+        next_url = parse_qs(urlsplit(login).query)["next"][0]
+        assert "prompt=login" not in next_url and "max_age" not in next_url
+        answered = client.post(login, {"username": teacher.username, "password": PASSWORD, "next": next_url})
+        assert answered.status_code == 302 and answered["Location"] == next_url
+        return next_url
+
+    @pytest.fixture
+    def long_ago(self, login, teacher):
+        """The teacher, signed in two hours ago."""
+        teacher.set_password(PASSWORD)
+        teacher.save()
+        login(teacher)
+        type(teacher).objects.filter(pk=teacher.pk).update(last_login=timezone.now() - timedelta(hours=2))
+        return teacher
+
+    def test_oidcc_prompt_login(self, flow, client, long_ago, trusted_app):
+        response, verifier = flow.authorize(trusted_app, extra={"prompt": "login"})
+        next_url = self._again(flow, client, long_ago, response)
+        code = _query(client.get(next_url))["code"][0]
+        claims = flow.id_claims(flow.exchange(trusted_app, code, verifier).json()["id_token"])
+        assert claims["auth_time"] >= int(timezone.now().timestamp()) - 60
+
+    def test_oidcc_max_age_1(self, flow, client, long_ago, trusted_app):
+        response, verifier = flow.authorize(trusted_app, extra={"max_age": "1"})
+        next_url = self._again(flow, client, long_ago, response)
+        code = _query(client.get(next_url))["code"][0]
+        claims = flow.id_claims(flow.exchange(trusted_app, code, verifier).json()["id_token"])
+        assert claims["auth_time"] >= int(timezone.now().timestamp()) - 60
+
+    def test_oidcc_max_age_10000(self, flow, long_ago, trusted_app):
+        response, _v = flow.authorize(trusted_app, extra={"max_age": "10000"})
+        assert "code" in _query(response)
+
+    def test_prompt_none_is_never_sent_to_sign_in(self, flow, long_ago, trusted_app):
+        response, _v = flow.authorize(trusted_app, extra={"prompt": "none", "max_age": "1"})
+        assert not response["Location"].startswith(reverse("accounts:login"))
