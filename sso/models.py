@@ -51,6 +51,8 @@ class Grant(AbstractGrant):
     """An authorization code, with the authentication methods (RFC 8176) its sign-in used."""
 
     amr = models.JSONField(_("authentication methods"), default=list, blank=True)
+    # A used code is kept a while, spent, so that its second use is known and revokes what the first gave.
+    spent_at = models.DateTimeField(_("used at"), null=True, blank=True)
 
     class Meta(AbstractGrant.Meta):
         verbose_name = _("authorization code")

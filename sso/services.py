@@ -18,6 +18,7 @@ from accounts.models import AuditEvent
 from accounts.services import today
 from sso.models import Client
 
+CODE_REUSED_REASON = "code_reused"  # a refusal's reason: an authorization code used a second time
 CLOSED_REASON = "account_closed"  # a refusal's reason: the account is deactivated or past its expiry date
 
 
@@ -123,6 +124,15 @@ def client_disable(*, client, actor=None, request=None) -> Client:
 def account_tokens_revoke(*, account) -> int:
     """Revoke every token and code a client holds for this account; how many tokens were live."""
     return _tokens_revoke(user=account)
+
+
+@transaction.atomic
+def code_reuse_revoke(*, grant) -> int:
+    """A code used a second time: it may have been stolen, so every token the client holds for the person is
+    revoked (RFC 6749 4.1.2) and the refusal audited. How many tokens were live."""
+    live = _tokens_revoke(user=grant.user, application=grant.application)
+    refusal_record(account=grant.user, client=grant.application, reason=CODE_REUSED_REASON)
+    return live
 
 
 @transaction.atomic

@@ -8,11 +8,14 @@
   leavers with one UPDATE and no hook, and the check on every use covers that.
 - A client gets only the scopes it was registered for: asking for another is refused (invalid_scope).
 - The ID token carries `amr` (how the person signed in, from the session at authorization) and `acr`.
+- A code works once. Its use marks it spent (kept an hour, not deleted), so a second use is known: it is refused,
+  and every token the client holds for the person is revoked with it (RFC 6749 4.1.2), audited.
 - Refreshing gives a new access token, never a new ID token: the sign-in it describes happened once.
 - Every issue of tokens is audited (sso.token_issue), never with the token.
 """
 
 from collections import OrderedDict
+from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +24,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.utils import jwk_from_pem
+from oauthlib.oauth2.rfc6749 import errors
 
 from sso import claims as ump_claims
 from sso.backends import SESSION_ACCOUNT
@@ -28,9 +32,12 @@ from sso.services import (
     CLOSED_REASON,
     account_may_sign_in,
     account_tokens_revoke,
+    code_reuse_revoke,
     refusal_record,
     token_issue_record,
 )
+
+SPENT_KEPT = timedelta(hours=1)  # how long a used code is remembered, to know a second use of it
 
 
 class UmpValidator(OAuth2Validator):
@@ -98,6 +105,12 @@ class UmpValidator(OAuth2Validator):
         return grant
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        spent = (
+            get_grant_model().objects.filter(code=code, application=client, spent_at__isnull=False).first()
+        )
+        if spent is not None:
+            code_reuse_revoke(grant=spent)
+            return False
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
         if not self._usable(request.user, client):
@@ -109,6 +122,13 @@ class UmpValidator(OAuth2Validator):
             .first()
         )
         return True
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        now = timezone.now()
+        grants = get_grant_model().objects.filter(application=request.client)
+        if not grants.filter(code=code, spent_at__isnull=True).update(spent_at=now):
+            raise errors.InvalidGrantError(request=request)
+        grants.filter(spent_at__lt=now - SPENT_KEPT).delete()
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
