@@ -238,15 +238,13 @@ class FreshSignInTests:
         type(teacher).objects.filter(pk=teacher.pk).update(last_login=timezone.now() - timedelta(hours=2))
         return teacher
 
-    def test_oidcc_prompt_login(self, flow, client, long_ago, trusted_app):
-        response, verifier = flow.authorize(trusted_app, extra={"prompt": "login"})
-        next_url = self._again(flow, client, long_ago, response)
-        code = _query(client.get(next_url))["code"][0]
-        claims = flow.id_claims(flow.exchange(trusted_app, code, verifier).json()["id_token"])
-        assert claims["auth_time"] >= int(timezone.now().timestamp()) - 60
-
-    def test_oidcc_max_age_1(self, flow, client, long_ago, trusted_app):
-        response, verifier = flow.authorize(trusted_app, extra={"max_age": "1"})
+    @pytest.mark.parametrize(
+        "extra",
+        [{"prompt": "login"}, {"max_age": "1"}, {"prompt": "login consent"}],
+        ids=["oidcc-prompt-login", "oidcc-max-age-1", "login-with-another-prompt"],
+    )
+    def test_a_fresh_sign_in_comes_before_the_code(self, flow, client, long_ago, trusted_app, extra):
+        response, verifier = flow.authorize(trusted_app, extra=extra)
         next_url = self._again(flow, client, long_ago, response)
         code = _query(client.get(next_url))["code"][0]
         claims = flow.id_claims(flow.exchange(trusted_app, code, verifier).json()["id_token"])
