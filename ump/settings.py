@@ -137,6 +137,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Lockout per account, never per address: 30 children at one school share one address.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# axes' database handler, without its reset and sweep on a sign-in whose check found no failures (see there).
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username"]
