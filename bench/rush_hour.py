@@ -6,9 +6,9 @@ A synthetic Wales (bench/provision_wales.py's generator: 1,470 schools, 470,000 
 provisioned into a database of the benchmark's own. Then gunicorn (as docker-compose runs it: 3 sync workers)
 and two real Celery workers (concurrency 2 each) start on 127.0.0.1, as deployed: one for the default queue
 (group resets), and one for the provisioning queue (the sync; CELERY_TASK_ROUTES) at a lower CPU priority
-(nice --bulk-nice, standing in for docker-compose's cpu_shares). Then an open-loop load runs at fixed rates:
-arrivals are scheduled, so a slow server shows as latency (measured from each arrival's scheduled time), never
-as a lower rate.
+(nice --bulk-nice, for its session too: standing in for docker-compose's cpu_shares). Then an open-loop load
+runs at fixed rates: arrivals are scheduled, so a slow server shows as latency (measured from each arrival's
+scheduled time), never as a lower rate.
 
   sign-in        20 a second: GET the form, POST it with its CSRF token (a fresh client each time), for distinct
                  learners and staff: half sign in for the first time (from the sealed copy of the password the
@@ -36,6 +36,7 @@ Targets (issue 11): 0 errors; sign-in p95 <= 1 s; View Learners p95 <= 250 ms.
 """
 
 import argparse
+import contextlib
 import http.client
 import os
 import random
@@ -66,7 +67,7 @@ PARSER.add_argument(
     "--bulk-nice",
     type=int,
     default=10,
-    help="nice value of the provisioning queue's worker (0: same as the rest)",
+    help="nice value of the provisioning queue's worker and its session (0: same as the rest)",
 )
 PARSER.add_argument("--jobs", type=int, default=2, help="processes for the initial provisioning (set-up)")
 PARSER.add_argument("--max-sync-seconds", type=float, default=900, help="give up on the sync after this")
@@ -306,10 +307,10 @@ SERVICES = ["gunicorn"] + [name for name, _queue, _prefix in WORKERS]
 class Services:
     """gunicorn and the two Celery workers in process groups of their own, stopped however the benchmark ends.
 
-    They stay in this process's session: with the kernel's autogroups (Linux's default on desktops and many
-    servers) each session shares the CPU as one, and a nice value counts only against processes of the same
-    session, so a worker in a session of its own would get as much CPU as gunicorn's three together whatever
-    its nice value. In one session, the provisioning worker's nice value ranks it below everything else here.
+    Each runs in a session of its own, as each runs in a container of its own under docker-compose. With the
+    kernel's autogroups (Linux's default) a session shares the CPU as one, as a container's cgroup does, and a
+    nice value counts only against processes of the same session: so the provisioning worker is niced and its
+    session's weight lowered too (/proc/PID/autogroup), as compose's cpu_shares lowers its container's.
     """
 
     def __init__(self, logdir):
@@ -334,13 +335,13 @@ class Services:
         from django.conf import settings
 
         for name, queue, prefix in WORKERS:
-            nice = ["nice", "-n", str(ARGS.bulk_nice)] if queue == settings.UMP_BULK_QUEUE else []
             self._spawn(
                 name,
-                [*nice, str(bin_dir / "celery"), "-A", "ump", "worker", "--queues", queue,
+                [str(bin_dir / "celery"), "-A", "ump", "worker", "--queues", queue,
                  "--hostname", f"{prefix}{os.getpid()}@%h", "--loglevel", "WARNING",
                  "--concurrency", str(ARGS.worker_concurrency), "--without-gossip", "--without-mingle"],
                 env,
+                nice=ARGS.bulk_nice if queue == settings.UMP_BULK_QUEUE else 0,
             )  # fmt: skip
         deadline = time.monotonic() + 60
         answer = None
@@ -365,11 +366,17 @@ class Services:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the {name} did not answer within 60 s")
 
-    def _spawn(self, name, argv, env):
+    def _spawn(self, name, argv, env, nice=0):
         log = (self.logdir / f"{name}.log").open("wb")
+        if nice:
+            argv = ["nice", "-n", str(nice), *argv]
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0
+            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        if nice:
+            # no autogroups here (OSError): the nice value alone ranks it
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{proc.pid}/autogroup").write_text(str(nice))
         self.procs.append((name, proc))
 
     def check(self):
