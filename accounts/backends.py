@@ -18,10 +18,15 @@ def find_account(identifier, request=None):
         return None
     found = request.__dict__.setdefault("_accounts_found", {}) if request is not None else {}
     if identifier not in found:
-        query = Q(username__iexact=identifier)
+        accounts = Account.objects.select_related("organisation")
         if "@" in identifier:
-            query |= Q(email__iexact=identifier) | Q(email_aliases__email__iexact=identifier)
-        account = Account.objects.filter(query).select_related("organisation").distinct().first()
+            # Only the join to the aliases can repeat a row; DISTINCT over every column of two wide tables
+            # was a third of this lookup's CPU, so a plain username goes without it.
+            query = Q(username__iexact=identifier) | Q(email__iexact=identifier)
+            accounts = accounts.filter(query | Q(email_aliases__email__iexact=identifier)).distinct()
+        else:
+            accounts = accounts.filter(username__iexact=identifier)
+        account = accounts.first()
         found[identifier] = account
         if account is not None:
             found.setdefault(account.username, account)  # as the lockout reset names it after a sign-in

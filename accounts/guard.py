@@ -23,6 +23,10 @@ from accounts.models import SigninFailure
 from accounts.network import client_address
 from accounts.sealing import keyed_hash
 
+# Set on a request by address_check: the address's failures in the window as the attempt began. With none, a
+# success has nothing to explain, and address_success_record skips its delete (a write per sign-in at rush hour).
+FAILURES_SEEN = "_signin_guard_failures"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -47,6 +51,7 @@ def address_check(request) -> Verdict:
         failures=Count("id"), accounts=Count("account_key", distinct=True), last=Max("at")
     )
     failures, accounts = stats["failures"], stats["accounts"]
+    setattr(request, FAILURES_SEEN, failures)
     if failures >= settings.UMP_SIGNIN_HOLD_FAILURES or accounts >= settings.UMP_SIGNIN_HOLD_ACCOUNTS:
         return Verdict(False, held=True, retry_after=_until_below_hold(address, now, window))
     if failures >= settings.UMP_SIGNIN_SLOW_FAILURES or accounts >= settings.UMP_SIGNIN_SLOW_ACCOUNTS:
@@ -61,6 +66,7 @@ def address_failure_record(*, request, account=None, identifier="") -> None:
     address = client_address(request)
     if not settings.UMP_SIGNIN_GUARD or address is None:
         return
+    request.__dict__.pop(FAILURES_SEEN, None)  # a later success in this request has this failure to explain
     now = timezone.now()
     SigninFailure.objects.filter(at__lt=now - _window()).delete()
     SigninFailure.objects.create(client_ip=address, account_key=_key(account, identifier), at=now)
@@ -69,7 +75,7 @@ def address_failure_record(*, request, account=None, identifier="") -> None:
 def address_success_record(*, request, account) -> None:
     """A sign-in from this address explains that account's earlier failures from it."""
     address = client_address(request)
-    if address is not None:
+    if address is not None and getattr(request, FAILURES_SEEN, None) != 0:
         SigninFailure.objects.filter(client_ip=address, account_key=_key(account, "")).delete()
 
 

@@ -8,8 +8,10 @@ Use it from a transactional test (the worker is another process, so it sees only
         some_task.delay(...)
         celery_worker.wait_for(lambda: Thing.objects.filter(done=True).exists())
 
-Each worker consumes its own freshly named queue, so messages left in Redis by another run are never
-picked up, and tasks sent from the test process go to that queue while the fixture is active.
+Each worker consumes its own freshly named queues (one for the default queue, one for the bulk queue that
+CELERY_TASK_ROUTES sends provisioning work to), so messages left in Redis by another run are never picked up,
+and tasks sent from the test process go to those queues, each routed as in production, while the fixture is
+active.
 `celery_worker_factory(include=("tests.some_module",), env={...})` starts one that imports extra modules
 (e.g. to install a crash seam). The worker is stopped (SIGTERM, then SIGKILL) before the database is flushed.
 """
@@ -97,7 +99,7 @@ def _start(include=(), env=None) -> Worker:
     queue_name = f"test-{uuid.uuid4().hex[:12]}"
     command = [
         sys.executable, "-m", "celery", "-A", "ump", "worker",
-        "--loglevel=INFO", "--concurrency=1", "--pool=prefork", "--queues", queue_name,
+        "--loglevel=INFO", "--concurrency=1", "--pool=prefork", "--queues", f"{queue_name},{queue_name}-bulk",
         "--hostname", f"{queue_name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
     if include:
@@ -124,7 +126,15 @@ def _start(include=(), env=None) -> Worker:
     worker.wait_for_log("ready.")
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue_name
+    _route(app, {pattern: {"queue": f"{queue_name}-bulk"} for pattern in settings.CELERY_TASK_ROUTES})
     return worker
+
+
+def _route(app, routes):
+    """Send tasks by these routes from now on (Celery builds its router from task_routes once, and keeps it)."""
+    app.conf.task_routes = routes
+    app.amqp.flush_routes()
+    del app.amqp.router
 
 
 @pytest.fixture
@@ -132,7 +142,7 @@ def celery_worker_factory(transactional_db):
     """Start real workers (each on its own queue); all are stopped at the end of the test."""
     from ump.celery import app
 
-    saved = (app.conf.task_always_eager, app.conf.task_default_queue)
+    saved = (app.conf.task_always_eager, app.conf.task_default_queue, app.conf.task_routes)
     workers: list[Worker] = []
 
     def factory(include=(), env=None) -> Worker:
@@ -143,10 +153,12 @@ def celery_worker_factory(transactional_db):
     yield factory
     for worker in workers:
         worker.stop()
-    app.conf.task_always_eager, app.conf.task_default_queue = saved
+    app.conf.task_always_eager, app.conf.task_default_queue, routes = saved
+    _route(app, routes)
     with app.connection_for_write() as conn:
         for worker in workers:
-            conn.default_channel.queue_delete(worker.queue_name)  # nothing of this test reaches a later one
+            for name in (worker.queue_name, f"{worker.queue_name}-bulk"):
+                conn.default_channel.queue_delete(name)  # nothing of this test reaches a later one
 
 
 @pytest.fixture

@@ -21,6 +21,30 @@ def test_the_compose_worker_is_health_checked_against_its_own_node_and_restarted
     assert "restart: unless-stopped" in worker
 
 
+def test_the_compose_workers_split_the_queues_and_the_bulk_one_yields_the_cpu():
+    compose = (ROOT / "docker-compose.yml").read_text()
+    worker, bulk = _service(compose, "worker"), _service(compose, "worker-provisioning")
+    assert re.search(r"--queues celery\s", worker) and "cpu_shares" not in worker
+    assert re.search(r"--queues provisioning\s", bulk) and "--hostname provisioning@%h" in bulk
+    assert int(re.search(r"cpu_shares: (\d+)", bulk).group(1)) < 1024  # Docker's default weight, the web's
+    assert re.search(r"healthcheck:\n\s+test: .*inspect ping --destination provisioning@\$\$HOSTNAME", bulk)
+    assert "kill -QUIT 1" in bulk and "restart: unless-stopped" in bulk
+
+
+def test_the_systemd_workers_split_the_queues_and_the_bulk_one_yields_the_cpu():
+    folder = ROOT / "deploy" / "systemd"
+    assert "--queues celery " in (folder / "ump-worker.service").read_text()
+    bulk = (folder / "ump-worker-provisioning.service").read_text()
+    assert "--queues provisioning " in bulk and "--hostname provisioning@%%h" in bulk
+    assert int(re.search(r"^CPUWeight=(\d+)$", bulk, re.M).group(1)) < 100  # systemd's default weight
+    assert re.search(r"^Restart=always$", bulk, re.M) and re.search(r"^StartLimitIntervalSec=0$", bulk, re.M)
+    ping = (folder / "ump-worker-ping.service").read_text()
+    assert (
+        "--destination provisioning@%H" in ping
+        and "systemctl restart ump-worker-provisioning.service" in ping
+    )
+
+
 def test_the_systemd_units_restart_for_ever():
     folder = ROOT / "deploy" / "systemd"
     for unit in ("ump-worker.service", "ump-beat.service"):

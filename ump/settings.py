@@ -137,6 +137,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Lockout per account, never per address: 30 children at one school share one address.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# axes' database handler, without its reset and sweep on a sign-in whose check found no failures (see there).
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username"]
@@ -286,6 +288,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_LONGEST_TASK_SECONDS = 60 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_LONGEST_TASK_SECONDS + 5 * 60}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Two queues. Bulk work (the sync of MIS extracts, the sweeps that feed and resume it, the expiry of held runs,
+# the nightly lifecycle sweep) goes to UMP_BULK_QUEUE, consumed by a worker of its own with a small share of the
+# CPU (docker-compose.yml: cpu_shares), so an hour's sync neither delays a group reset someone is waiting for
+# nor takes the web tier's cores. Everything else (group resets, account requests) stays on the default queue.
+UMP_BULK_QUEUE = "provisioning"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "provisioning.tasks.*": {"queue": UMP_BULK_QUEUE},
+    "accounts.tasks.lifecycle_sweep_daily": {"queue": UMP_BULK_QUEUE},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

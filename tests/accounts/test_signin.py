@@ -175,3 +175,33 @@ class TestSignInCost:
         assert sign_in(client, teacher.username).status_code == 302
         assert AuditEvent.objects.filter(action="signin.success").count() == 1
         assert not AccessLog.objects.exists()
+
+    def test_a_first_try_sign_in_neither_resets_the_lockout_nor_explains_failures(self, client, teacher):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert sign_in(client, teacher.username).status_code == 302
+        # nothing to forget: only the lockout's count and the spraying guard's check touch their tables
+        axes = [q["sql"] for q in queries if "axes_accessattempt" in q["sql"]]
+        guard = [q["sql"] for q in queries if "accounts_signinfailure" in q["sql"]]
+        assert len(axes) == 1 and axes[0].startswith("SELECT SUM(")
+        assert len(guard) == 1 and guard[0].startswith("SELECT COUNT(")
+
+    def test_a_sign_in_after_failures_still_forgets_them(self, client, teacher, settings):
+        from axes.models import AccessAttempt
+
+        from accounts.models import SigninFailure
+
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            sign_in(client, teacher.username, "Wrong-Password-1")
+        assert AccessAttempt.objects.filter(username=teacher.username.lower()).exists()
+        assert SigninFailure.objects.filter(account_key=f"a{teacher.pk}").exists()
+        assert sign_in(client, teacher.username).status_code == 302
+        assert not AccessAttempt.objects.exists()
+        assert not SigninFailure.objects.exists()
+        client.logout()
+        # the count starts again: as many failures again do not lock the account
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            sign_in(client, teacher.username, "Wrong-Password-1")
+        assert sign_in(client, teacher.username).status_code == 302
