@@ -7,11 +7,12 @@ from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Collate
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Organisation
-from accounts.permissions import Action, organisation_ids_for, organisations_for
+from accounts.permissions import Action, can, organisation_ids_for
 from accounts.text import name_sort_key, school_order_key, search_fold, search_name
 
 K = Account.Kind
@@ -123,8 +124,13 @@ def organisation_from_request(request, action, *, kinds=None, org_kinds=None, so
 
 def section_organisations(actor, section):
     """Organisations whose users of this section the actor may list."""
+    return Organisation.objects.filter(pk__in=section_organisation_ids(actor, section)).order_by("name")
+
+
+def section_organisation_ids(actor, section) -> set:
+    """section_organisations' ids, without a query (the permission table's cache)."""
     _title, kinds, org_kinds = SECTIONS[section]
-    return organisations_for(actor, Action.VIEW, kinds=kinds).filter(kind__in=org_kinds).order_by("name")
+    return organisation_ids_for(actor, Action.VIEW, kinds=kinds, org_kinds=org_kinds)
 
 
 def account_list(
@@ -157,6 +163,65 @@ def account_list(
         for f in fields
     ]
     return qs.select_related("organisation").order_by(*order)
+
+
+def user_list_rows(*, actor, accounts) -> list[dict]:
+    """What each row of a View Users table shows, as plain values worked out once per page: the template's
+    row loop only prints them (a template tag, include or translation per row was most of the page's time).
+
+    Each row holds the account's columns, `name`, `url` (View Details), `can_show` (may the actor see its
+    password), and whatever the feature apps' hooks add (passwords: the `password` cell).
+    """
+    statuses = {value: str(label) for value, label in Account.Status.choices}
+    detail_url = reverse("accounts:account_detail", args=[0]).removesuffix("0/")
+    rows = [
+        {
+            "pk": account.pk,
+            "surname": account.legal_surname,
+            "forename": account.legal_forename,
+            "username": account.username,
+            "year_group": account.year_group,
+            "registration_group": account.registration_group,
+            "admission_number": account.admission_number,
+            "status": statuses.get(account.status, account.status),
+            "name": account.get_full_name(),
+            "url": f"{detail_url}{account.pk}/",
+            "can_show": can(actor, Action.SHOW_PASSWORD, account),
+        }
+        for account in accounts
+    ]
+    if rows:
+        for hook in _ROW_HOOKS.values():
+            hook(rows=rows)
+    return rows
+
+
+def user_list_row_register(name, hook) -> None:
+    """Name a feature's hook(rows=[...]) that adds its cells to every row of a View Users page at once."""
+    _ROW_HOOKS[name] = hook
+
+
+# name -> a feature app's View Users row hook (registered in its AppConfig.ready)
+_ROW_HOOKS = {}
+
+
+def list_filter_choices(*, organisation):
+    """The year groups and registration groups that View Learners offers as filters: group_choices' two lists,
+    from one query (the pairs present among the active learners; a school of 2,000 has a few dozen)."""
+    pairs = (
+        Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
+        .values_list("year_group", "registration_group")
+        .order_by()
+        .distinct()
+    )
+    years, regs = set(), set()
+    for year, reg in pairs:
+        years.add(year)
+        regs.add(reg)
+    return {
+        "years": sorted(years - {""}, key=school_order_key),
+        "reg_groups": sorted(regs - {""}, key=school_order_key),
+    }
 
 
 def group_choices(*, organisation):
