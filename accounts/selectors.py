@@ -162,7 +162,24 @@ def account_list(
         name_order(f, descending=descending) if f in NAME_FIELDS else ("-" + f if descending else f)
         for f in fields
     ]
-    return qs.select_related("organisation").order_by(*order)
+    # Only the columns a row shows (USER_LIST_COLUMNS): the rows are sorted in the database before the page is
+    # cut, and narrow rows sort and travel faster than whole accounts.
+    return qs.select_related("organisation").only(*USER_LIST_COLUMNS).order_by(*order)
+
+
+# What user_list_rows reads of each account, and `can` of it and of its organisation.
+USER_LIST_COLUMNS = (
+    "kind",
+    "organisation__kind",
+    "organisation__phase",
+    "legal_surname",
+    "legal_forename",
+    "username",
+    "year_group",
+    "registration_group",
+    "admission_number",
+    "status",
+)
 
 
 def user_list_rows(*, actor, accounts) -> list[dict]:
