@@ -4,7 +4,7 @@ import functools
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Collate
 from django.http import Http404
 from django.urls import reverse
@@ -47,6 +47,8 @@ SORTS = {
 
 
 NAME_FIELDS = {"legal_surname", "legal_forename"}
+# Sorted as schools order them (accounts.text.school_order_key), not as text: Year 7 before Year 10.
+GROUP_FIELDS = {"year_group", "registration_group"}
 
 
 @functools.cache
@@ -80,6 +82,22 @@ def sqlite_collations(sender, connection, **kwargs):
     for name, welsh in (("ump_names", False), ("ump_names_cy", True)):
         connection.connection.create_collation(name, functools.partial(_compare_names, welsh=welsh))
     connection.connection.create_function("ump_search_name", 2, search_name, deterministic=True)
+
+
+def school_order(queryset, field: str, *, descending: bool = False):
+    """An ORDER BY term for year or registration groups in school order, the same on every database.
+
+    Reception before year 1, Year 7 before Year 10, 9Ma2 before 9Ma10 (accounts.text.school_order_key): the few
+    group names among `queryset`'s rows are put in that order here (one query) and the database sorts by each
+    name's place (a name that appeared since ranks after them all).
+    """
+    names = sorted(set(queryset.order_by().values_list(field, flat=True).distinct()), key=school_order_key)
+    place = Case(
+        *(When(**{field: name}, then=Value(i)) for i, name in enumerate(names)),
+        default=Value(len(names)),
+        output_field=IntegerField(),
+    )
+    return place.desc() if descending else place.asc()
 
 
 def by_surname(*, language: str | None = None) -> tuple:
@@ -158,10 +176,7 @@ def account_list(
         qs = qs.filter(registration_group=reg_group)
     descending = sort.startswith("-")
     fields = SORTS.get(sort.lstrip("-"), SORTS["surname"])
-    order = [
-        name_order(f, descending=descending) if f in NAME_FIELDS else ("-" + f if descending else f)
-        for f in fields
-    ]
+    order = [_order_term(qs, f, descending=descending) for f in fields]
     # Only the columns a row shows (USER_LIST_COLUMNS): the rows are sorted in the database before the page is
     # cut, and narrow rows sort and travel faster than whole accounts.
     return qs.select_related("organisation").only(*USER_LIST_COLUMNS).order_by(*order)
@@ -262,6 +277,14 @@ def group_choices(*, organisation):
         "reg_groups": sorted(set(regs), key=school_order_key),
         "classes": sorted(classes, key=school_order_key),
     }
+
+
+def _order_term(queryset, field, *, descending):
+    if field in NAME_FIELDS:
+        return name_order(field, descending=descending)
+    if field in GROUP_FIELDS:
+        return school_order(queryset, field, descending=descending)
+    return f"-{field}" if descending else field
 
 
 def _default_organisation(actor, action, *, kinds, org_kinds):

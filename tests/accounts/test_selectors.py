@@ -98,3 +98,28 @@ class GroupChoicesTests:
             page = client.get(url, {"org": wales.secondary.code}).content.decode()
             offered = [g for g in re.findall(r'<option value="([^"]*)"', page) if g in ("R", "7A", "10A")]
             assert offered[:3] == ["R", "7A", "10A"], url
+
+
+@pytest.mark.django_db
+class GroupSortTests:
+    """View Learners sorted by Year or Reg group: school order (numbers as numbers), not text order."""
+
+    GROUPS = [("Year 10", "10B"), ("Year 7", "7A"), ("Year 9", "9Ma10"), ("Year 9", "9Ma2"), ("R", "R")]
+
+    def surnames(self, client, sort):
+        page = client.get(reverse("accounts:user_list", args=["learners"]), {"sort": sort}).content.decode()
+        return re.findall(r"<td>(Pupil(?:R|7A|9Ma2|9Ma10|10B))</td>", page)  # the Surname column
+
+    @pytest.mark.parametrize(
+        ("sort", "expected"),
+        [
+            ("year", ["PupilR", "Pupil7A", "Pupil9Ma10", "Pupil9Ma2", "Pupil10B"]),
+            ("-year", ["Pupil10B", "Pupil9Ma2", "Pupil9Ma10", "Pupil7A", "PupilR"]),
+            ("reg", ["PupilR", "Pupil7A", "Pupil9Ma2", "Pupil9Ma10", "Pupil10B"]),
+            ("-reg", ["Pupil10B", "Pupil9Ma10", "Pupil9Ma2", "Pupil7A", "PupilR"]),
+        ],
+    )
+    def test_year_and_registration_groups_sort_in_school_order(self, wales, login, teacher, sort, expected):
+        for year, reg in self.GROUPS:
+            learner(wales.secondary, year_group=year, registration_group=reg, legal_surname=f"Pupil{reg}")
+        assert self.surnames(login(teacher), sort) == expected
