@@ -50,6 +50,22 @@ NAME_FIELDS = {"legal_surname", "legal_forename"}
 # Sorted as schools order them (accounts.text.school_order_key), not as text: Year 7 before Year 10.
 GROUP_FIELDS = {"year_group", "registration_group"}
 
+# What user_list_rows reads of each account, and `can` of it and of its organisation.
+USER_LIST_COLUMNS = (
+    "kind",
+    "organisation__kind",
+    "organisation__phase",
+    "legal_surname",
+    "legal_forename",
+    "username",
+    "year_group",
+    "registration_group",
+    "admission_number",
+    "status",
+)
+# name -> a feature app's View Users row hook (registered in its AppConfig.ready)
+_ROW_HOOKS = {}
+
 
 @functools.cache
 def _icu_collations() -> bool:
@@ -182,21 +198,6 @@ def account_list(
     return qs.select_related("organisation").only(*USER_LIST_COLUMNS).order_by(*order)
 
 
-# What user_list_rows reads of each account, and `can` of it and of its organisation.
-USER_LIST_COLUMNS = (
-    "kind",
-    "organisation__kind",
-    "organisation__phase",
-    "legal_surname",
-    "legal_forename",
-    "username",
-    "year_group",
-    "registration_group",
-    "admission_number",
-    "status",
-)
-
-
 def user_list_rows(*, actor, accounts) -> list[dict]:
     """What each row of a View Users table shows, as plain values worked out once per page: the template's
     row loop only prints them (a template tag, include or translation per row was most of the page's time).
@@ -231,10 +232,6 @@ def user_list_rows(*, actor, accounts) -> list[dict]:
 def user_list_row_register(name, hook) -> None:
     """Name a feature's hook(rows=[...]) that adds its cells to every row of a View Users page at once."""
     _ROW_HOOKS[name] = hook
-
-
-# name -> a feature app's View Users row hook (registered in its AppConfig.ready)
-_ROW_HOOKS = {}
 
 
 def list_filter_choices(*, organisation):

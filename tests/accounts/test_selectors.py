@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Account, Organisation, RoleGrant
 from accounts.permissions import Action
-from accounts.selectors import group_choices, organisation_from_request
+from accounts.selectors import group_choices, list_filter_choices, organisation_from_request
 from tests.factories import grant, learner
 
 K = Account.Kind
@@ -89,6 +89,17 @@ class GroupChoicesTests:
         assert choices["years"] == ["R", "1", "7", "10"]
         assert choices["reg_groups"] == ["R", "1B", "7A", "10A"]
         assert choices["classes"] == ["R1", "1Ma10", "7Ma2", "10Ma1"]
+
+    def test_view_learners_filters_offer_the_same_years_and_groups(self, wales):
+        for year, reg in [("10", "10A"), ("7", "7A"), ("7", "7B"), ("R", ""), ("", "X1")]:
+            learner(wales.primary, year_group=year, registration_group=reg)
+        learner(wales.primary, year_group="11", registration_group="11A", status=Account.Status.DEACTIVATED)
+        choices = group_choices(organisation=wales.primary)
+        assert list_filter_choices(organisation=wales.primary) == {
+            "years": choices["years"],
+            "reg_groups": choices["reg_groups"],
+        }
+        assert choices["years"] == ["R", "7", "10"]
 
     def test_the_print_and_reset_pages_offer_them_in_that_order(self, wales, login, teacher):
         for reg in ("10A", "7A", "R"):
