@@ -4,14 +4,15 @@ import functools
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Collate
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Organisation
-from accounts.permissions import Action, organisation_ids_for, organisations_for
+from accounts.permissions import Action, can, organisation_ids_for
 from accounts.text import name_sort_key, school_order_key, search_fold, search_name
 
 K = Account.Kind
@@ -46,6 +47,24 @@ SORTS = {
 
 
 NAME_FIELDS = {"legal_surname", "legal_forename"}
+# Sorted as schools order them (accounts.text.school_order_key), not as text: Year 7 before Year 10.
+GROUP_FIELDS = {"year_group", "registration_group"}
+
+# What user_list_rows reads of each account, and `can` of it and of its organisation.
+USER_LIST_COLUMNS = (
+    "kind",
+    "organisation__kind",
+    "organisation__phase",
+    "legal_surname",
+    "legal_forename",
+    "username",
+    "year_group",
+    "registration_group",
+    "admission_number",
+    "status",
+)
+# name -> a feature app's View Users row hook (registered in its AppConfig.ready)
+_ROW_HOOKS = {}
 
 
 @functools.cache
@@ -79,6 +98,22 @@ def sqlite_collations(sender, connection, **kwargs):
     for name, welsh in (("ump_names", False), ("ump_names_cy", True)):
         connection.connection.create_collation(name, functools.partial(_compare_names, welsh=welsh))
     connection.connection.create_function("ump_search_name", 2, search_name, deterministic=True)
+
+
+def school_order(queryset, field: str, *, descending: bool = False):
+    """An ORDER BY term for year or registration groups in school order, the same on every database.
+
+    Reception before year 1, Year 7 before Year 10, 9Ma2 before 9Ma10 (accounts.text.school_order_key): the few
+    group names among `queryset`'s rows are put in that order here (one query) and the database sorts by each
+    name's place (a name that appeared since ranks after them all).
+    """
+    names = sorted(set(queryset.order_by().values_list(field, flat=True).distinct()), key=school_order_key)
+    place = Case(
+        *(When(**{field: name}, then=Value(i)) for i, name in enumerate(names)),
+        default=Value(len(names)),
+        output_field=IntegerField(),
+    )
+    return place.desc() if descending else place.asc()
 
 
 def by_surname(*, language: str | None = None) -> tuple:
@@ -123,8 +158,13 @@ def organisation_from_request(request, action, *, kinds=None, org_kinds=None, so
 
 def section_organisations(actor, section):
     """Organisations whose users of this section the actor may list."""
+    return Organisation.objects.filter(pk__in=section_organisation_ids(actor, section)).order_by("name")
+
+
+def section_organisation_ids(actor, section) -> set:
+    """section_organisations' ids, without a query (the permission table's cache)."""
     _title, kinds, org_kinds = SECTIONS[section]
-    return organisations_for(actor, Action.VIEW, kinds=kinds).filter(kind__in=org_kinds).order_by("name")
+    return organisation_ids_for(actor, Action.VIEW, kinds=kinds, org_kinds=org_kinds)
 
 
 def account_list(
@@ -152,11 +192,65 @@ def account_list(
         qs = qs.filter(registration_group=reg_group)
     descending = sort.startswith("-")
     fields = SORTS.get(sort.lstrip("-"), SORTS["surname"])
-    order = [
-        name_order(f, descending=descending) if f in NAME_FIELDS else ("-" + f if descending else f)
-        for f in fields
+    order = [_order_term(qs, f, descending=descending) for f in fields]
+    # Only the columns a row shows (USER_LIST_COLUMNS): the rows are sorted in the database before the page is
+    # cut, and narrow rows sort and travel faster than whole accounts.
+    return qs.select_related("organisation").only(*USER_LIST_COLUMNS).order_by(*order)
+
+
+def user_list_rows(*, actor, accounts) -> list[dict]:
+    """What each row of a View Users table shows, as plain values worked out once per page: the template's
+    row loop only prints them (a template tag, include or translation per row was most of the page's time).
+
+    Each row holds the account's columns, `name`, `url` (View Details), `can_show` (may the actor see its
+    password), and whatever the feature apps' hooks add (passwords: the `password` cell).
+    """
+    statuses = {value: str(label) for value, label in Account.Status.choices}
+    detail_url = reverse("accounts:account_detail", args=[0]).removesuffix("0/")
+    rows = [
+        {
+            "pk": account.pk,
+            "surname": account.legal_surname,
+            "forename": account.legal_forename,
+            "username": account.username,
+            "year_group": account.year_group,
+            "registration_group": account.registration_group,
+            "admission_number": account.admission_number,
+            "status": statuses.get(account.status, account.status),
+            "name": account.get_full_name(),
+            "url": f"{detail_url}{account.pk}/",
+            "can_show": can(actor, Action.SHOW_PASSWORD, account),
+        }
+        for account in accounts
     ]
-    return qs.select_related("organisation").order_by(*order)
+    if rows:
+        for hook in _ROW_HOOKS.values():
+            hook(rows=rows)
+    return rows
+
+
+def user_list_row_register(name, hook) -> None:
+    """Name a feature's hook(rows=[...]) that adds its cells to every row of a View Users page at once."""
+    _ROW_HOOKS[name] = hook
+
+
+def list_filter_choices(*, organisation):
+    """The year groups and registration groups that View Learners offers as filters: group_choices' two lists,
+    from one query (the pairs present among the active learners; a school of 2,000 has a few dozen)."""
+    pairs = (
+        Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
+        .values_list("year_group", "registration_group")
+        .order_by()
+        .distinct()
+    )
+    years, regs = set(), set()
+    for year, reg in pairs:
+        years.add(year)
+        regs.add(reg)
+    return {
+        "years": sorted(years - {""}, key=school_order_key),
+        "reg_groups": sorted(regs - {""}, key=school_order_key),
+    }
 
 
 def group_choices(*, organisation):
@@ -180,6 +274,14 @@ def group_choices(*, organisation):
         "reg_groups": sorted(set(regs), key=school_order_key),
         "classes": sorted(classes, key=school_order_key),
     }
+
+
+def _order_term(queryset, field, *, descending):
+    if field in NAME_FIELDS:
+        return name_order(field, descending=descending)
+    if field in GROUP_FIELDS:
+        return school_order(queryset, field, descending=descending)
+    return f"-{field}" if descending else field
 
 
 def _default_organisation(actor, action, *, kinds, org_kinds):

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
@@ -20,9 +19,11 @@ from accounts.selectors import (
     SECTIONS,
     SORTS,
     account_list,
-    group_choices,
+    list_filter_choices,
     organisation_from_request,
+    section_organisation_ids,
     section_organisations,
+    user_list_rows,
 )
 from accounts.services import signin_complete, signin_failure_record
 
@@ -128,9 +129,16 @@ def user_list(request, section):
         raise Http404
     title, kinds, org_kinds = SECTIONS[section]
     organisation = organisation_from_request(request, Action.VIEW, kinds=kinds, org_kinds=org_kinds)
-    organisations = list(section_organisations(request.user, section))
+    # The organisation picker is drawn only when there is more than one to pick: most people have one.
+    organisations = (
+        list(section_organisations(request.user, section))
+        if len(section_organisation_ids(request.user, section)) > 1
+        else []
+    )
     choices = (
-        group_choices(organisation=organisation) if section == "learners" else {"years": [], "reg_groups": []}
+        list_filter_choices(organisation=organisation)
+        if section == "learners"
+        else {"years": [], "reg_groups": []}
     )
     form = UserFilterForm(
         request.GET or None, years=choices["years"], reg_groups=choices["reg_groups"], section=section
@@ -150,17 +158,7 @@ def user_list(request, section):
         sort=sort,
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    # What each row shows, worked out here once rather than by template tags per row (the page's main cost).
-    detail_url = reverse("accounts:account_detail", args=[0]).removesuffix("0/")
-    rows = [
-        {
-            "account": account,
-            "name": account.get_full_name(),
-            "url": f"{detail_url}{account.pk}/",
-            "can_show": can(request.user, Action.SHOW_PASSWORD, account),
-        }
-        for account in page.object_list
-    ]
+    rows = user_list_rows(actor=request.user, accounts=page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -174,7 +172,7 @@ def user_list(request, section):
             "section": section,
             "title": title,
             "organisation": organisation,
-            "organisations": organisations if len(organisations) > 1 else [],
+            "organisations": organisations,
             "form": form,
             "filters": {
                 "active": filters.get("active", ""),

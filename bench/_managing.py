@@ -1,13 +1,22 @@
 """Shared set-up for the managing-users benchmarks: a school with a Digital Champion and its learners."""
 
 import os
+from urllib.parse import urlsplit
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ump_mgmt")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 
 from _common import FORENAMES, SURNAMES, drop, percentile, test_database  # noqa: E402
 
-__all__ = ["drop", "percentile", "school_with_champion", "seed_learners", "test_database"]
+__all__ = ["bench_database", "drop", "percentile", "school_with_champion", "seed_learners", "test_database"]
+
+
+def bench_database(purpose):
+    """The throwaway database's name: DATABASE_URL's database name, then `_bench_<purpose>`.
+
+    Two people running the same benchmark with their own DATABASE_URL then never drop each other's database.
+    """
+    return f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/')}_bench_{purpose}"
 
 
 def school_with_champion():

@@ -15,9 +15,17 @@ import argparse
 import statistics
 import time
 
-from _managing import FORENAMES, SURNAMES, drop, percentile, school_with_champion, test_database
+from _managing import (
+    FORENAMES,
+    SURNAMES,
+    bench_database,
+    drop,
+    percentile,
+    school_with_champion,
+    test_database,
+)
 
-DB = "ump_mgmt_bench_add"
+DB = bench_database("add")
 
 
 def main():

@@ -16,9 +16,9 @@ import argparse
 import statistics
 import time
 
-from _managing import drop, percentile, school_with_champion, seed_learners, test_database
+from _managing import bench_database, drop, percentile, school_with_champion, seed_learners, test_database
 
-DB = "ump_mgmt_bench_list"
+DB = bench_database("list")
 
 
 def main():

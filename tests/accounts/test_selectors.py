@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Account, Organisation, RoleGrant
 from accounts.permissions import Action
-from accounts.selectors import group_choices, organisation_from_request
+from accounts.selectors import group_choices, list_filter_choices, organisation_from_request
 from tests.factories import grant, learner
 
 K = Account.Kind
@@ -90,6 +90,17 @@ class GroupChoicesTests:
         assert choices["reg_groups"] == ["R", "1B", "7A", "10A"]
         assert choices["classes"] == ["R1", "1Ma10", "7Ma2", "10Ma1"]
 
+    def test_view_learners_filters_offer_the_same_years_and_groups(self, wales):
+        for year, reg in [("10", "10A"), ("7", "7A"), ("7", "7B"), ("R", ""), ("", "X1")]:
+            learner(wales.primary, year_group=year, registration_group=reg)
+        learner(wales.primary, year_group="11", registration_group="11A", status=Account.Status.DEACTIVATED)
+        choices = group_choices(organisation=wales.primary)
+        assert list_filter_choices(organisation=wales.primary) == {
+            "years": choices["years"],
+            "reg_groups": choices["reg_groups"],
+        }
+        assert choices["years"] == ["R", "7", "10"]
+
     def test_the_print_and_reset_pages_offer_them_in_that_order(self, wales, login, teacher):
         for reg in ("10A", "7A", "R"):
             learner(wales.secondary, registration_group=reg)
@@ -98,3 +109,28 @@ class GroupChoicesTests:
             page = client.get(url, {"org": wales.secondary.code}).content.decode()
             offered = [g for g in re.findall(r'<option value="([^"]*)"', page) if g in ("R", "7A", "10A")]
             assert offered[:3] == ["R", "7A", "10A"], url
+
+
+@pytest.mark.django_db
+class GroupSortTests:
+    """View Learners sorted by Year or Reg group: school order (numbers as numbers), not text order."""
+
+    GROUPS = [("Year 10", "10B"), ("Year 7", "7A"), ("Year 9", "9Ma10"), ("Year 9", "9Ma2"), ("R", "R")]
+
+    def surnames(self, client, sort):
+        page = client.get(reverse("accounts:user_list", args=["learners"]), {"sort": sort}).content.decode()
+        return re.findall(r"<td>(Pupil(?:R|7A|9Ma2|9Ma10|10B))</td>", page)  # the Surname column
+
+    @pytest.mark.parametrize(
+        ("sort", "expected"),
+        [
+            ("year", ["PupilR", "Pupil7A", "Pupil9Ma10", "Pupil9Ma2", "Pupil10B"]),
+            ("-year", ["Pupil10B", "Pupil9Ma2", "Pupil9Ma10", "Pupil7A", "PupilR"]),
+            ("reg", ["PupilR", "Pupil7A", "Pupil9Ma2", "Pupil9Ma10", "Pupil10B"]),
+            ("-reg", ["Pupil10B", "Pupil9Ma10", "Pupil9Ma2", "Pupil7A", "PupilR"]),
+        ],
+    )
+    def test_year_and_registration_groups_sort_in_school_order(self, wales, login, teacher, sort, expected):
+        for year, reg in self.GROUPS:
+            learner(wales.secondary, year_group=year, registration_group=reg, legal_surname=f"Pupil{reg}")
+        assert self.surnames(login(teacher), sort) == expected
