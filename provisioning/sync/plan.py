@@ -170,7 +170,7 @@ class _Planner:
             hashes = [upn_hash(record.upn) for _position, record in chunk]
             self._learners_found(by_hash, hashes)
             for (position, record), hashed in zip(chunk, hashes, strict=True):
-                self._plan_learner(position, record, hashed, by_hash.get(hashed))
+                self._plan_learner(position, record, by_hash.get(hashed))
         for record in assessment.learner_leavers:
             # a leaver is deactivated only at this school: the school's own accounts are all it is matched with
             self._plan_leaver(by_hash.get(upn_hash(record.upn)), record.leaving_date)
@@ -188,10 +188,9 @@ class _Planner:
             self.plan.loaded.update(found)
             by_hash.update({a["upn_hash"]: account_id for account_id, a in found.items()})
 
-    def _plan_learner(
-        self, position: int, record: LearnerRecord, hashed: str, account_id: int | None
-    ) -> None:
-        """One eligible learner row: refuse it, make its account, or keep the account its UPN names."""
+    def _plan_learner(self, position: int, record: LearnerRecord, account_id: int | None) -> None:
+        """One eligible learner row (at `position` in the extract's records): refuse it, make its account, or keep
+        the account its UPN names."""
         account = self.plan.loaded.get(account_id)
         moved = account is not None and account["organisation_id"] != self.organisation.pk
         if account is not None and account["kind"] != LEARNER:
