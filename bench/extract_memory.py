@@ -8,7 +8,8 @@ applies within 1 GB.
 
   mis        one school's MIS CSV pupil export of that size, with the columns a SIMS pupil report has (--columns
              narrow: only the 8 the reader takes, so as many rows as the size holds): every row a learner of
-             the school, each given an account (a first provisioning of all its rows: the most a run does)
+             the school, each given an account (a first provisioning of all its rows: the most accounts a run
+             makes; a later run of the school, which reads every account it has, is not measured here)
   oneroster  a broker's OneRoster 1.1 bulk package for a whole country (orgs, users, classes, enrollments of
              1,470 schools), its files together that size uncompressed (the most a zip may hold), applied for
              one school of it

@@ -4,6 +4,9 @@ Nothing here touches the database. A UPN appears only in a LearnerRecord in memo
 hash and nothing else.
 """
 
+import itertools
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -275,6 +278,84 @@ class StaffRecord:
     omits: frozenset[str] = frozenset()
 
 
+class RecordStream:
+    """An extract's records read again from its file each time they are iterated: never all held at once.
+
+    A school's export may hold millions of rows; what the rules and the sync keep of each is a few bytes (its
+    position, its UPN hash's first bytes), and they read the records again where they need them. `read` yields
+    the same records in the same order every time (the file does not change under a run).
+    """
+
+    __slots__ = ("_count", "_read")
+
+    def __init__(self, read: Callable[[], Iterator], count: int):
+        self._read = read
+        self._count = count
+
+    def __iter__(self) -> Iterator:
+        return self._read()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int):
+        """The record at `index` (read through to it: for a look at one row, not a loop)."""
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return next(itertools.islice(self._read(), index, None))
+
+
+class Picked:
+    """Some of a sequence's records, by position (kept as an array of a few bytes each): re-iterable, in order."""
+
+    __slots__ = ("_change", "_positions", "_source")
+
+    def __init__(self, source: Sequence, positions: array, change: Callable | None = None):
+        self._source = source
+        self._positions = positions
+        self._change = change  # applied to each record picked (the rules' edit of a row), if any
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __iter__(self) -> Iterator:
+        return (record for _position, record in self.pairs())
+
+    def pairs(self) -> Iterator[tuple[int, object]]:
+        """(position in the source, record) of each record picked."""
+        return self.at(self._positions)
+
+    def at(self, wanted: Iterable[int]) -> Iterator[tuple[int, object]]:
+        """(position, record) of the source's records at these ascending positions, changed as these are."""
+        change = self._change or (lambda record: record)
+        for position, record in pick(self._source, wanted):
+            yield position, change(record)
+
+
+def pick(source: Sequence, positions: Iterable[int]) -> Iterator[tuple[int, object]]:
+    """(position, record) of a sequence's records at these ascending positions: a list is indexed, a stream read."""
+    if isinstance(source, list):
+        yield from ((i, source[i]) for i in positions)
+        return
+    wanted = iter(positions)
+    following = next(wanted, None)
+    if following is None:
+        return
+    for i, record in enumerate(source):
+        if i == following:
+            yield i, record
+            following = next(wanted, None)
+            if following is None:
+                return
+
+
+def positions() -> array:
+    """An empty array of positions in an extract's records (4 bytes each)."""
+    return array("I")
+
+
 @dataclass(slots=True)
 class Extract:
     """What a reader made of one file: records per kind, the rows it could not read, and its shape."""
@@ -282,7 +363,8 @@ class Extract:
     format: str
     full: bool = True
     school_code: str = ""
-    learners: list[LearnerRecord] = field(default_factory=list)
+    # a list, or (an MIS export's learners, which may be millions) a RecordStream read from the file again
+    learners: list[LearnerRecord] | RecordStream = field(default_factory=list)
     staff: list[StaffRecord] = field(default_factory=list)
     # kinds this extract lists; for a full extract, the complete list of that kind at the school
     kinds: set[str] = field(default_factory=set)

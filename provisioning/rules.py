@@ -3,11 +3,14 @@
 Pure functions of an Extract and today's date; the sync applies what they decide.
 """
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from accounts.models import Account
+from accounts.sealing import upn_hash
 from provisioning.models import NameChangeNotice, OneRosterClass
 from provisioning.readers import header_key
 from provisioning.records import (
@@ -16,11 +19,14 @@ from provisioning.records import (
     ClassRecord,
     Extract,
     LearnerRecord,
+    Picked,
     Reason,
     Refusal,
     StaffRecord,
+    pick,
+    positions,
 )
-from provisioning.upn import UpnStatus, upn_status
+from provisioning.upn import UpnStatus, upn_key, upn_status
 
 PRE_ADMISSION_WORDS = ("preadmission", "applicant", "newintake")
 
@@ -87,10 +93,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 class Assessment:
     """An extract sorted into what the sync should do."""
 
-    learners: list[LearnerRecord] = field(default_factory=list)
-    learner_leavers: list[LearnerRecord] = field(default_factory=list)
-    # every permanent UPN on the extract, refused or not: its account is not "absent"
-    learner_present: set[str] = field(default_factory=set)
+    # the extract's eligible learners and its leavers (views of its records: see records.Picked)
+    learners: Sequence[LearnerRecord] = field(default_factory=list)
+    learner_leavers: Sequence[LearnerRecord] = field(default_factory=list)
+    # every permanent UPN on the extract, refused or not, as its key (upn_key): its account is not "absent"
+    learner_present: set[bytes] = field(default_factory=set)
     staff: list[StaffRecord] = field(default_factory=list)
     staff_leavers: list[StaffRecord] = field(default_factory=list)
     staff_present: set[str] = field(default_factory=set)
@@ -155,37 +162,53 @@ def text_misfit(value: str, limit: int) -> bool:
 
 
 def assess(extract: Extract, today: date) -> Assessment:
-    """Sort every row of the extract: eligible, leaver, or refused with a reason."""
+    """Sort every row of the extract: eligible, leaver, or refused with a reason.
+
+    The learners are read through once (twice where a UPN is on more than one row), keeping of each only its
+    position and its UPN's key: the eligible learners and leavers are views of the extract's records.
+    """
     out = Assessment(refused=list(extract.refused))
     out.classes = _classes_that_fit(extract, out.refused)
     # a class refused on its own row is not also a reason to refuse each learner in it: they apply without it
     unfit = {c.title for sid, c in extract.classes.items() if sid not in out.classes}
-    upn_counts: dict[str, int] = {}
-    for r in extract.learners:
-        if r.upn:
-            upn_counts[r.upn] = upn_counts.get(r.upn, 0) + 1
-    for r in extract.learners:
+    change = functools.partial(_without_classes, titles=unfit) if unfit else None
+    eligible, leavers = positions(), positions()
+    # every UPN on the extract, as its key: the permanent ones (present), and others only to find duplicates
+    present, others, duplicates = out.learner_present, set(), set()
+    for i, r in enumerate(extract.learners):
         status = upn_status(r.upn) if r.upn else None
         permanent = status is UpnStatus.PERMANENT
-        if permanent:
-            out.learner_present.add(r.upn)
+        if r.upn:
+            key = upn_key(upn_hash(r.upn))
+            if key in present or key in others:
+                duplicates.add(r.upn)
+            (present if permanent else others).add(key)
         if permanent and _left(r.leaving_date, r.deleted, today):
-            out.learner_leavers.append(r)
+            leavers.append(i)
             continue
         if r.deleted:
             continue
-        if unfit:
-            r = _without_classes(r, unfit)
+        if change is not None:
+            r = change(r)
         refusal = _refusal(extract, LEARNER, r, learner_misfit(r))
         if refusal is None:
             reason = learner_refusal(r, today, status)
-            if reason is None and upn_counts[r.upn] > 1:
-                reason = Reason.DUPLICATE_UPN
             refusal = _refusal(extract, LEARNER, r, reason and (reason, _REASON_FIELDS.get(reason, ""), 0))
         if refusal is not None:
             out.refused.append(refusal)
         else:
-            out.learners.append(r)
+            eligible.append(i)
+    if duplicates:
+        # a row that is eligible on its own but shares its UPN with another (of any kind) is refused, as is the other
+        kept = positions()
+        for i, r in pick(extract.learners, eligible):
+            if r.upn in duplicates:
+                out.refused.append(_refusal(extract, LEARNER, r, (Reason.DUPLICATE_UPN, "upn", 0)))
+            else:
+                kept.append(i)
+        eligible = kept
+    out.learners = Picked(extract.learners, eligible, change)
+    out.learner_leavers = Picked(extract.learners, leavers)
 
     code_counts: dict[str, int] = {}
     for s in extract.staff:

@@ -1,10 +1,13 @@
 """An MIS CSV export (SIMS, Teacher Centre and the like): the full list of a school's pupils, or of its staff."""
 
+import functools
+
 from provisioning.readers.text import (
     CsvFile,
     ExtractError,
     Problem,
     header_key,
+    opener,
     parse_bool,
     parse_date,
     parse_year,
@@ -18,6 +21,7 @@ from provisioning.records import (
     Extract,
     LearnerRecord,
     Reason,
+    RecordStream,
     Refusal,
     StaffRecord,
 )
@@ -52,9 +56,11 @@ def read_mis_csv(source) -> Extract:
     """A SIMS or Teacher Centre export of pupils or of staff: the full list of that kind at the school.
 
     `source` is the file's bytes, its path, or an opener of its bytes (text.opener): the file is streamed, a row at
-    a time, and only the records made of it are kept.
+    a time. Staff records are kept (a school has hundreds); learner records are read again from the file each
+    time they are wanted (a RecordStream), so that memory does not grow with a school's pupils.
     """
-    rows = CsvFile(source)
+    open_stream = opener(source)
+    rows = CsvFile(open_stream)
     header = rows.header
     extract = Extract(format="mis-csv", full=True)
     learner_cols = _columns(header, LEARNER_HEADERS)
@@ -65,17 +71,22 @@ def read_mis_csv(source) -> Extract:
     if names <= learner_cols.keys() and "upn" in learner_cols:
         extract.kinds.add(LEARNER)
         extract.learner_fields = {f for f in learner_cols if f in LEARNER_FIELDS}
+        # Read through once for the rows it refuses and how many records it makes, keeping none: a school's
+        # pupils are read again from the file wherever the rules and the sync need them.
+        count = 0
         for line, fields in rows:
             extract.rows += 1
-            record = _learner_row(line, fields, learner_cols, len(header), extract, shared)
-            if record is not None:
-                extract.learners.append(record)
+            count += (
+                _learner_row(line, fields, learner_cols, len(header), extract.refused, shared) is not None
+            )
+        read = functools.partial(_learners, open_stream, rows.encoding, learner_cols, len(header))
+        extract.learners = RecordStream(read, count)
     elif names <= staff_cols.keys() and "staff_code" in staff_cols:
         extract.kinds.add(STAFF)
         extract.staff_fields = {f for f in staff_cols if f in STAFF_FIELDS}
         for line, fields in rows:
             extract.rows += 1
-            record = _staff_row(line, fields, staff_cols, len(header), extract, shared)
+            record = _staff_row(line, fields, staff_cols, len(header), extract.refused, shared)
             if record is not None:
                 extract.staff.append(record)
     else:
@@ -85,6 +96,15 @@ def read_mis_csv(source) -> Extract:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _learners(open_stream, encoding: str, cols: dict[str, int], width: int):
+    """The export's learner records, read from its file again (rows it refuses were counted the first time)."""
+    shared: dict[str, str] = {}
+    for line, fields in CsvFile(open_stream, encoding):
+        record = _learner_row(line, fields, cols, width, [], shared)
+        if record is not None:
+            yield record
 
 
 def _columns(header: list[str], variants: dict[str, tuple[str, ...]]) -> dict[str, int]:
@@ -98,8 +118,8 @@ def _columns(header: list[str], variants: dict[str, tuple[str, ...]]) -> dict[st
     return found
 
 
-def _learner_row(line, fields, cols, width, extract, shared) -> LearnerRecord | None:
-    cells = _cells(line, fields, cols, width, extract, LEARNER, ("admission_date", "leaving_date"))
+def _learner_row(line, fields, cols, width, refused, shared) -> LearnerRecord | None:
+    cells = _cells(line, fields, cols, width, refused, LEARNER, ("admission_date", "leaving_date"))
     if cells is None:
         return None
     get, (admission_date, leaving_date) = cells
@@ -120,8 +140,8 @@ def _learner_row(line, fields, cols, width, extract, shared) -> LearnerRecord | 
     )
 
 
-def _staff_row(line, fields, cols, width, extract, shared) -> StaffRecord | None:
-    cells = _cells(line, fields, cols, width, extract, STAFF, ("start_date", "leaving_date"))
+def _staff_row(line, fields, cols, width, refused, shared) -> StaffRecord | None:
+    cells = _cells(line, fields, cols, width, refused, STAFF, ("start_date", "leaving_date"))
     if cells is None:
         return None
     get, (start_date, leaving_date) = cells
@@ -147,15 +167,15 @@ def _sharer(shared: dict[str, str]):
     return one
 
 
-def _cells(line, fields, cols, width, extract, kind, date_names):
+def _cells(line, fields, cols, width, refused, kind, date_names):
     """A row's cells by field name (a getter) and its dates parsed, or None with the row refused."""
     if len(fields) != width:
-        extract.refused.append(Refusal(line, Reason.MALFORMED_ROW, kind))
+        refused.append(Refusal(line, Reason.MALFORMED_ROW, kind))
         return None
     get = {name: fields[i].strip() for name, i in cols.items()}.get
     try:
         dates = tuple(parse_date(get(name, "")) for name in date_names)
     except ValueError:
-        extract.refused.append(Refusal(line, Reason.BAD_DATE, kind))
+        refused.append(Refusal(line, Reason.BAD_DATE, kind))
         return None
     return get, dates

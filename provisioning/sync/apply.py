@@ -10,7 +10,7 @@ import itertools
 import logging
 import operator
 import os
-from collections import deque
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,6 +33,7 @@ from provisioning.rules import Assessment, assess
 from provisioning.sync import rows
 from provisioning.sync.plan import Plan, extract_plan, learner_values, oneroster_user_key, staff_values
 from provisioning.sync.report import ProvisioningError, Report
+from provisioning.upn import upn_key
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def extracts_apply(
     for attempt in range(RETRIES):
         try:
             # a failed attempt's claims were rolled back: its reserved numbers are still this run's to use
-            mine = {base: deque(numbers) for base, numbers in reserved.items()}
+            mine = {base: numbers.copy() for base, numbers in reserved.items()}
             reports = _apply_batch(items, batch, mine)
         except rows.StaleRows:
             log.info("provisioning batch of %d planned on stale rows; planning again", len(items))
@@ -221,6 +222,9 @@ def _plan_waiting(waiting: list, batch: _Batch, reports: dict[int, Report]) -> t
     """Plan each waiting school: those to write now (position, item, plan, report), and those to plan again."""
     applying, deferred = [], []
     touched, hashes = set(), set()
+    # only schools planned together can make the same UPN (a learner on two of their rolls); one school alone
+    # is not read through again for it
+    together = len(waiting) > 1
     for n, item in waiting:
         plan = extract_plan(item.organisation, item.extract, item.assessment(batch.today))
         report = _report(item, plan, batch.dry_run, batch.approve)
@@ -230,7 +234,7 @@ def _plan_waiting(waiting: list, batch: _Batch, reports: dict[int, Report]) -> t
                 batch.run_finish(item.run, report, plan.active_before, timezone.now())
             continue
         mine = set(plan.changes)
-        new = {h for _k, _r, h in plan.creates if h}
+        new = {upn_key(h) for _k, _r, h in plan.creates if h} if together else set()
         overlaps = mine & touched or new & hashes
         # a waiting school's accounts count as touched too, so that the order between them holds
         touched |= mine
@@ -292,10 +296,11 @@ def _names_reserve(items: list[Item], today: date) -> dict:
         assessment = item.assessment(today)
         records = []
         if (org, LEARNER) in first:
-            records += assessment.learners
+            records.append(assessment.learners)
         if (org, STAFF) in first:
-            records += assessment.staff
-        for record in records:
+            records.append(assessment.staff)
+        # read through, never gathered: a school's first run reserves a name for each of its rows
+        for record in itertools.chain.from_iterable(records):
             base = username_base(record.forename.strip(), record.surname.strip())
             counts[base] = counts.get(base, 0) + 1
     return usernames_reserve(counts)
@@ -308,7 +313,8 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
     """Write the plans of (item, plan, report) in `applying`: accounts, notices, OneRoster links, audit, runs."""
     now = timezone.now()
     batch.step("create")
-    created = [[] for _a in applying]
+    # ids as 8-byte numbers: a school's first run makes an account for each of its rows
+    created = [array("q") for _a in applying]
     # new accounts are claimed, made, written and let go a chunk at a time (a row is a few dozen values, a claim
     # a few more), so that a school of very many new accounts never holds all of them at once
     pending = (

@@ -5,6 +5,8 @@ A plan holds the full new values of every account it changes, read from one snap
 only where nobody changed the account since.
 """
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from django.utils import timezone
@@ -19,12 +21,15 @@ from provisioning.records import (
     ClassRecord,
     Extract,
     LearnerRecord,
+    Picked,
     Reason,
     Refusal,
     StaffRecord,
+    positions,
 )
 from provisioning.rules import Assessment
 from provisioning.sync import rows
+from provisioning.upn import upn_key
 
 ACTIVE = Account.Status.ACTIVE
 DEACTIVATED = Account.Status.DEACTIVATED
@@ -35,11 +40,47 @@ LOOKUP_CHUNK = 20000
 PATCHED = CLASS_FIELDS
 
 
+class Creates:
+    """The accounts a plan makes: (kind, record, UPN hash or None) each as iterated, learners first.
+
+    A new learner is kept as its position in the extract's records (4 bytes), and read again from the extract
+    when the accounts are written; only a record the plan changed (a delta's enrolments applied) is kept whole.
+    A school's first run makes an account for every row of its export.
+    """
+
+    def __init__(self, eligible: Picked):
+        self.eligible = eligible  # the assessment's learners, whose positions these are
+        self.learners = positions()
+        self.changed: dict[int, LearnerRecord] = {}  # position -> the record as the plan changed it
+        self.staff: list[StaffRecord] = []
+
+    def add_learner(self, position: int, record: LearnerRecord | None = None) -> None:
+        self.learners.append(position)
+        if record is not None:
+            self.changed[position] = record
+
+    def add_staff(self, record: StaffRecord) -> None:
+        self.staff.append(record)
+
+    def __len__(self) -> int:
+        return len(self.learners) + len(self.staff)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[tuple[str, LearnerRecord | StaffRecord, str | None]]:
+        for position, record in self.eligible.at(self.learners):
+            record = self.changed.get(position, record)
+            yield LEARNER, record, upn_hash(record.upn)
+        for record in self.staff:
+            yield STAFF, record, None
+
+
 @dataclass
 class Plan:
     """Every change one school's run would make, decided against one reading of its accounts."""
 
-    creates: list = field(default_factory=list)  # (kind, record, upn hash or None)
+    creates: Creates  # the accounts to make
     changes: dict[int, dict] = field(default_factory=dict)  # account id -> full new values of WRITTEN fields
     loaded: dict[int, dict] = field(default_factory=dict)
     updated: set[int] = field(default_factory=set)
@@ -94,7 +135,9 @@ class _Planner:
         self.organisation = organisation
         self.extract = extract
         self.assessment = assessment
-        self.plan = Plan(refused=list(assessment.refused), classes=assessment.classes)
+        self.plan = Plan(
+            creates=Creates(assessment.learners), refused=list(assessment.refused), classes=assessment.classes
+        )
         self.local: dict[int, dict] = {}  # the school's MIS accounts of the extract's kinds, as read
         self.now = None
         self.patches = False
@@ -120,35 +163,34 @@ class _Planner:
     # ------------------------------------------------------------ learners
 
     def _plan_learners(self) -> None:
-        """Learners, matched by UPN hash anywhere in Wales."""
+        """Learners, matched by UPN hash anywhere in Wales: read a chunk at a time, looked up a chunk at a time."""
         assessment = self.assessment
-        hashes = {r.upn: upn_hash(r.upn) for r in (*assessment.learners, *assessment.learner_leavers)}
-        present = {hashes.get(upn) or upn_hash(upn) for upn in assessment.learner_present}
-        by_hash = self._learners_by_hash(hashes)
-        for record in assessment.learners:
-            hashed = hashes[record.upn]
-            self._plan_learner(record, hashed, by_hash.get(hashed))
+        by_hash = {a["upn_hash"]: account_id for account_id, a in self.local.items() if a["upn_hash"]}
+        for chunk in itertools.batched(assessment.learners.pairs(), LOOKUP_CHUNK):
+            hashes = [upn_hash(record.upn) for _position, record in chunk]
+            self._learners_found(by_hash, hashes)
+            for (position, record), hashed in zip(chunk, hashes, strict=True):
+                self._plan_learner(position, record, by_hash.get(hashed))
         for record in assessment.learner_leavers:
-            self._plan_leaver(by_hash.get(hashes[record.upn]), record.leaving_date)
+            # a leaver is deactivated only at this school: the school's own accounts are all it is matched with
+            self._plan_leaver(by_hash.get(upn_hash(record.upn)), record.leaving_date)
         if self.patches and self.extract.enrolment_changes:
             self._plan_enrolment_changes()
         if self.extract.full:
-            self._deactivate_absent_learners(present)
+            self._deactivate_absent_learners(assessment.learner_present)
 
-    def _learners_by_hash(self, hashes: dict[str, str]) -> dict[str, int]:
-        """Account ids by UPN hash: the school's, and those of the extract's learners found elsewhere."""
-        by_hash = {a["upn_hash"]: account_id for account_id, a in self.local.items() if a["upn_hash"]}
-        wanted = [hashes[r.upn] for r in self.assessment.learners if hashes[r.upn] not in by_hash]
+    def _learners_found(self, by_hash: dict[str, int], hashes: list[str]) -> None:
+        """Add to `by_hash` the accounts elsewhere in Wales holding any of these UPN hashes the school has not."""
+        wanted = [h for h in hashes if h not in by_hash]
         if wanted:
             # anywhere in Wales: another school's learner moving here, or a UPN hash some other account holds
-            for start in range(0, len(wanted), LOOKUP_CHUNK):
-                found = rows.values_by_upn_hash(wanted[start : start + LOOKUP_CHUNK])
-                self.plan.loaded.update(found)
-                by_hash.update({a["upn_hash"]: account_id for account_id, a in found.items()})
-        return by_hash
+            found = rows.values_by_upn_hash(wanted)
+            self.plan.loaded.update(found)
+            by_hash.update({a["upn_hash"]: account_id for account_id, a in found.items()})
 
-    def _plan_learner(self, record: LearnerRecord, hashed: str, account_id: int | None) -> None:
-        """One eligible learner row: refuse it, make its account, or keep the account its UPN names."""
+    def _plan_learner(self, position: int, record: LearnerRecord, account_id: int | None) -> None:
+        """One eligible learner row (at `position` in the extract's records): refuse it, make its account, or keep
+        the account its UPN names."""
         account = self.plan.loaded.get(account_id)
         moved = account is not None and account["organisation_id"] != self.organisation.pk
         if account is not None and account["kind"] != LEARNER:
@@ -157,7 +199,7 @@ class _Planner:
             # a delta row without its enrolments can update an account here, but not admit a learner here
             self.plan.refused.append(Refusal(record.row, Reason.MISSING_ADMISSION_DATE, LEARNER))
         elif account is None:
-            self._plan_new_learner(record, hashed)
+            self._plan_new_learner(position, record)
         elif moved and account["moved_from_id"] == self.organisation.pk and account["status"] != DEACTIVATED:
             # dual registration: it left here for a school that still has it on roll. Taking it back would
             # have the two schools' runs move it to and fro every hour; it returns once it leaves there.
@@ -175,18 +217,20 @@ class _Planner:
                 self.plan.links[record.source_id] = account_id
             self._keep(account_id, values, record.forename, record.surname, moved=moved)
 
-    def _plan_new_learner(self, record: LearnerRecord, hashed: str) -> None:
-        if self.patches and (record.enrolled or record.unenrolled):
-            registration_group, classes = _enrolments_apply(
-                "", [], record.enrolled, record.unenrolled, self.class_map
-            )
-            record = replace(
-                record,
-                registration_group=registration_group,
-                classes=tuple(classes),
-                omits=record.omits - PATCHED,
-            )
-        self.plan.creates.append((LEARNER, record, hashed))
+    def _plan_new_learner(self, position: int, record: LearnerRecord) -> None:
+        if not (self.patches and (record.enrolled or record.unenrolled)):
+            self.plan.creates.add_learner(position)
+            return
+        registration_group, classes = _enrolments_apply(
+            "", [], record.enrolled, record.unenrolled, self.class_map
+        )
+        record = replace(
+            record,
+            registration_group=registration_group,
+            classes=tuple(classes),
+            omits=record.omits - PATCHED,
+        )
+        self.plan.creates.add_learner(position, record)
 
     def _plan_enrolment_changes(self) -> None:
         """A delta's enrolment changes for learners it does not list: found by the ids earlier packages gave."""
@@ -225,13 +269,13 @@ class _Planner:
                 self._change(account_id, **values)
                 self.plan.updated.add(account_id)
 
-    def _deactivate_absent_learners(self, present: set[str]) -> None:
+    def _deactivate_absent_learners(self, present: set[bytes]) -> None:
         """A full extract lists every learner: an active one whose UPN it does not hold has left."""
         for account_id, account in self.local.items():
             if (
                 account["kind"] == LEARNER
                 and account["status"] != DEACTIVATED
-                and account["upn_hash"] not in present
+                and upn_key(account["upn_hash"]) not in present
             ):
                 self._deactivate(account_id)
 
@@ -296,7 +340,7 @@ class _Planner:
             else:
                 self._keep(account_id, values, record.forename, record.surname, moved=moved)
         else:
-            self.plan.creates.append((STAFF, record, None))
+            self.plan.creates.add_staff(record)
 
     def _deactivate_absent_staff(self, kept: set[int]) -> None:
         """A full extract lists every member of staff: an active one whose code it does not hold has left."""

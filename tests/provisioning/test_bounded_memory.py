@@ -18,10 +18,12 @@ from accounts.models import Account
 from accounts.sealing import sealed_file_open
 from provisioning.models import ProvisioningRun
 from provisioning.readers import read_extract
+from provisioning.rules import assess
 from provisioning.runs import run_apply, run_create
+from provisioning.sync import plan as sync_plan
 
 from .conftest import TODAY
-from .extracts import CLASSES, ENROL, ORGS, PUPIL_HEADER, USERS, pupil, upn
+from .extracts import CLASSES, ENROL, ORGS, PUPIL_HEADER, USERS, pupil, pupils_csv, upn
 
 MB = 1024 * 1024
 
@@ -167,3 +169,30 @@ class RunTests:
         stream = functools.partial(sealed_file_open, Path(run.file_path))
         extract = read_extract(stream, school_code="6814001")
         assert extract.format == "oneroster" and len(extract.learners) == 20
+
+
+class PlanTests:
+    """A school's first run plans an account for every row: what it keeps must not grow by a record a row."""
+
+    pytestmark = pytest.mark.django_db
+
+    def test_a_first_plan_keeps_a_few_bytes_a_row(self, wales, monkeypatch):
+        # chunks of 250 rows, so that a chunk's records (held while they are looked up) are small beside the rest
+        monkeypatch.setattr(sync_plan, "LOOKUP_CHUNK", 250)
+
+        def planned(rows: int) -> int:
+            data = pupils_csv([pupil(n, upn_value=learner_upn(n)) for n in range(1, rows + 1)])
+
+            def read_assess_plan():
+                extract = read_extract(data)
+                return sync_plan.extract_plan(wales.secondary, extract, assess(extract, TODAY))
+
+            plan, peak = peak_of(read_assess_plan)
+            assert len(plan.creates) == rows
+            return peak
+
+        small, large = planned(1000), planned(5000)
+        per_row = (large - small) / 4000
+        # each row's UPN key (about 100 bytes in a set) and position; a record, a UPN or a hex hash kept for each
+        # row costs several hundred more (about 700 bytes when every record was held)
+        assert per_row < 250, f"{per_row:.0f} bytes a row"
