@@ -22,10 +22,10 @@ def find_account(identifier, request=None):
         if "@" in identifier:
             # Only the join to the aliases can repeat a row; DISTINCT over every column of two wide tables
             # was a third of this lookup's CPU, so a plain username goes without it.
-            query = Q(username__iexact=identifier) | Q(email__iexact=identifier)
+            query = Q(username__lower_exact=identifier) | Q(email__lower_exact=identifier)
             accounts = accounts.filter(query | Q(email_aliases__email__iexact=identifier)).distinct()
         else:
-            accounts = accounts.filter(username__iexact=identifier)
+            accounts = accounts.filter(username__lower_exact=identifier)
         account = accounts.first()
         found[identifier] = account
         if account is not None:

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts import lookups  # noqa: F401 - registers __lower_exact, which the indexes below serve
 from accounts.fields import SealedTextField, SearchName
 from accounts.network import validate_networks
 
@@ -101,7 +102,7 @@ class AccountManager(BaseUserManager.from_queryset(AccountQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        return self.get(username__iexact=username)
+        return self.get(username__lower_exact=username)
 
     def create_superuser(self, username, password=None, **extra):
         raise NotImplementedError("Use `manage.py create_admin` to create a national Hwb administrator.")

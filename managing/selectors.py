@@ -159,7 +159,9 @@ def _account_ids(term):
     """The ids a search term names: an account's username or email, or an opaque id (of a deleted account)."""
     term = term.strip()
     ids = list(
-        Account.objects.filter(Q(username__iexact=term) | Q(email__iexact=term)).values_list("pk", flat=True)
+        Account.objects.filter(Q(username__lower_exact=term) | Q(email__lower_exact=term)).values_list(
+            "pk", flat=True
+        )
     )
     if term.isdigit():
         ids.append(int(term))
