@@ -283,7 +283,11 @@ class _SealedFileStream(io.RawIOBase):
         return n
 
     def close(self) -> None:
-        self._fh.close()
+        fh = getattr(
+            self, "_fh", None
+        )  # absent when the file could not be opened (close runs from __del__ too)
+        if fh is not None:
+            fh.close()
         self._open = (-1, b"")
         super().close()
 

@@ -1,5 +1,7 @@
 """Sealed files: written and read in chunks, refused when changed or cut short, re-sealed by rotate_keys."""
 
+import gc
+import sys
 import tracemalloc
 
 import pytest
@@ -155,3 +157,13 @@ class RotateSealedFilesTests:
         call_command("rotate_keys")
         assert "1 could not be opened" in capsys.readouterr().out
         assert path.read_bytes() == before
+
+
+def test_a_missing_file_fails_to_open_and_leaves_nothing_to_clean_up(tmp_path, monkeypatch):
+    """The half-made stream's close (run again by the garbage collector) must not raise in its turn."""
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with pytest.raises(FileNotFoundError):
+        sealing.sealed_file_open(tmp_path / "gone.extract")
+    gc.collect()
+    assert not unraisable, [str(u.exc_value) for u in unraisable]
