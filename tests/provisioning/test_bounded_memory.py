@@ -21,6 +21,7 @@ from provisioning.readers import read_extract
 from provisioning.rules import assess
 from provisioning.runs import run_apply, run_create
 from provisioning.sync import plan as sync_plan
+from provisioning.sync import rows as sync_rows
 
 from .conftest import TODAY
 from .extracts import CLASSES, ENROL, ORGS, PUPIL_HEADER, USERS, pupil, pupils_csv, upn
@@ -196,3 +197,40 @@ class PlanTests:
         # each row's UPN key (about 100 bytes in a set) and position; a record, a UPN or a hex hash kept for each
         # row costs several hundred more (about 700 bytes when every record was held)
         assert per_row < 250, f"{per_row:.0f} bytes a row"
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only(reason="PostgreSQL's reading of the accounts (SQLite's gives Django's own dicts)")
+def test_a_later_run_holds_little_for_each_account_of_the_school(wales):
+    """A school's later run reads every account it has once: what it keeps of each is its values and little more."""
+
+    def add(start: int, count: int) -> None:
+        Account.objects.bulk_create(
+            Account(
+                kind=Account.Kind.LEARNER,
+                source=Account.Source.MIS,
+                organisation=wales.secondary,
+                username=f"Llwyd{n}",
+                email=f"llwyd{n}@hwbcymru.net",
+                legal_forename="Siân",
+                legal_surname="Llwyd",
+                upn_hash=f"{n:064x}",
+                year_group="9",
+                registration_group="9A",
+                admission_number=f"{n:06d}",
+                classes=["9Ma1"],
+            )
+            for n in range(start, start + count)
+        )
+
+    def held() -> int:
+        _values, peak = peak_of(lambda: sync_rows.local_values(wales.secondary, [Account.Kind.LEARNER]))
+        return peak
+
+    add(0, 500)
+    small = held()
+    add(500, 2000)
+    per_account = (held() - small) / 2000
+    # about 960 bytes: its values and the tuple holding them; as a dict of them, with every row fetched at once
+    # before it was turned into one, about 1,800
+    assert per_account < 1200, f"{per_account:.0f} bytes an account"
