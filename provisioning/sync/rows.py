@@ -150,7 +150,7 @@ def values_by_upn_hash(hashes: list[str]) -> dict[int, dict]:
             f"JOIN {table} a ON a.{column} = h.upn_hash",
             [",".join(hashes)],
         )
-        return _rows_as_values(LOADED, cursor.fetchall())
+        return _rows_as_values(LOADED, cursor)
 
 
 def staff_values_by_email(emails: list[str], *, elsewhere_than: Organisation) -> dict[int, dict]:
@@ -286,7 +286,7 @@ def _values(qs, *extra) -> dict[int, dict]:
     sql, params = qs.values_list(*names).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return _rows_as_values(names, cursor.fetchall())
+        return _rows_as_values(names, cursor)
 
 
 class Loaded(Mapping):
