@@ -235,8 +235,8 @@ def user_list_row_register(name, hook) -> None:
 
 
 def list_filter_choices(*, organisation):
-    """The year groups and registration groups that View Learners offers as filters: group_choices' two lists,
-    from one query (the pairs present among the active learners; a school of 2,000 has a few dozen)."""
+    """The year groups and registration groups present among a school's active learners, in school order, as
+    View Learners offers them as filters: one query (the distinct pairs; a school of 2,000 has a few dozen)."""
     pairs = (
         Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
         .values_list("year_group", "registration_group")
@@ -255,23 +255,15 @@ def list_filter_choices(*, organisation):
 
 def group_choices(*, organisation):
     """Year groups, registration groups and classes present among a school's active learners, in school order
-    (reception before year 1, 7A before 10A: accounts.text.school_order_key), as filters, group resets and
-    printing offer them."""
+    (reception before year 1, 7A before 10A: accounts.text.school_order_key), as group resets and printing offer
+    them: list_filter_choices' two lists, and the classes."""
     learners = Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
-    # DISTINCT in the database: a school of 2,000 has a few dozen groups, not 2,000 rows to send over.
-    years = learners.exclude(year_group="").values_list("year_group", flat=True).order_by().distinct()
-    regs = (
-        learners.exclude(registration_group="")
-        .values_list("registration_group", flat=True)
-        .order_by()
-        .distinct()
-    )
+    # DISTINCT in the database: a school of 2,000 has a few dozen class lists, not 2,000 rows to send over.
     classes = {
         c for row in learners.values_list("classes", flat=True).order_by().distinct() for c in (row or [])
     }
     return {
-        "years": sorted(set(years), key=school_order_key),
-        "reg_groups": sorted(set(regs), key=school_order_key),
+        **list_filter_choices(organisation=organisation),
         "classes": sorted(classes, key=school_order_key),
     }
 
