@@ -2,6 +2,7 @@
 
 import functools
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, Value, When
@@ -45,6 +46,11 @@ SORTS = {
     "created": ("created_at", "pk"),
 }
 
+
+# How long View Learners' year and registration group filters are kept between reads (list_filter_choices): the
+# longest a group can be missing from them after a change that did not forget them.
+FILTER_CHOICES_SECONDS = 60
+FILTER_CHOICES_KEY = "ump:filter-choices"  # tests give each test a key of its own: their databases reuse ids
 
 NAME_FIELDS = {"legal_surname", "legal_forename"}
 # Sorted as schools order them (accounts.text.school_order_key), not as text: Year 7 before Year 10.
@@ -236,7 +242,33 @@ def user_list_row_register(name, hook) -> None:
 
 def list_filter_choices(*, organisation):
     """The year groups and registration groups present among a school's active learners, in school order, as
-    View Learners offers them as filters: one query (the distinct pairs; a school of 2,000 has a few dozen)."""
+    View Learners offers them as filters.
+
+    Kept in the cache for FILTER_CHOICES_SECONDS: they change when a provisioning run writes (which forgets them,
+    filter_choices_forget) and hardly otherwise, while every View Learners page draws them. Group resets and
+    printing check a chosen group against group_choices, which always reads them afresh.
+    """
+    key = _filter_choices_key(organisation.pk)
+    choices = cache.get(key)
+    if choices is None:
+        choices = _filter_choices_read(organisation)
+        cache.set(key, choices, FILTER_CHOICES_SECONDS)
+    return choices
+
+
+def filter_choices_forget(organisation_ids) -> None:
+    """Forget the cached View Learners filters of these organisations (after their learners' groups or statuses
+    changed), so that the next page reads them afresh."""
+    cache.delete_many([_filter_choices_key(pk) for pk in organisation_ids])
+
+
+def _filter_choices_key(organisation_id) -> str:
+    # The database's name too: two portals (or a benchmark's throwaway database) may share one Redis.
+    return f"{FILTER_CHOICES_KEY}:{connection.settings_dict['NAME']}:{organisation_id}"
+
+
+def _filter_choices_read(organisation):
+    """list_filter_choices from the database: one query (the distinct pairs; a school of 2,000 has a few dozen)."""
     pairs = (
         Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
         .values_list("year_group", "registration_group")
@@ -256,14 +288,14 @@ def list_filter_choices(*, organisation):
 def group_choices(*, organisation):
     """Year groups, registration groups and classes present among a school's active learners, in school order
     (reception before year 1, 7A before 10A: accounts.text.school_order_key), as group resets and printing offer
-    them: list_filter_choices' two lists, and the classes."""
+    them: list_filter_choices' two lists read afresh (a chosen group is checked against them), and the classes."""
     learners = Account.objects.filter(organisation=organisation, kind=K.LEARNER, status=Account.Status.ACTIVE)
     # DISTINCT in the database: a school of 2,000 has a few dozen class lists, not 2,000 rows to send over.
     classes = {
         c for row in learners.values_list("classes", flat=True).order_by().distinct() for c in (row or [])
     }
     return {
-        **list_filter_choices(organisation=organisation),
+        **_filter_choices_read(organisation),
         "classes": sorted(classes, key=school_order_key),
     }
 

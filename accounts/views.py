@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.module_loading import import_string
@@ -14,6 +13,7 @@ from accounts.backends import find_account
 from accounts.forms import SignInForm, UserFilterForm
 from accounts.guard import address_check, address_failure_record
 from accounts.models import Account
+from accounts.paging import page_of
 from accounts.permissions import Action, Scope, can
 from accounts.selectors import (
     SECTIONS,
@@ -157,7 +157,7 @@ def user_list(request, section):
         reg_group=filters.get("reg", ""),
         sort=sort,
     )
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(queryset, request.GET.get("page"), PAGE_SIZE)
     rows = user_list_rows(actor=request.user, accounts=page.object_list)
     query = request.GET.copy()
     query.pop("page", None)

@@ -12,6 +12,7 @@ from accounts.lifecycle import add_months, needs_new_expiry
 from accounts.models import Account, AccountRequest, AuditEvent, EmailAlias, ExpiryDecision
 from accounts.permissions import Action, Scope, require
 from accounts.sealing import seal, unseal
+from accounts.selectors import filter_choices_forget
 from accounts.services import (
     account_create,
     account_sessions_end,
@@ -176,6 +177,8 @@ def account_set_status(*, account, actor, status, reason="", request=None, actio
         request=request,
         details={"reason": reason} if reason else {},
     )
+    if account.kind == Account.Kind.LEARNER:  # View Learners' filters list the groups of active learners
+        transaction.on_commit(lambda: filter_choices_forget([account.organisation_id]))
     return account
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: a small Wales and the named people the tests talk about; the SQLite run's selection."""
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -8,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
+from accounts import selectors
 from accounts.models import SUPPLY_TEACHER_ROLE, Account, Organisation, RoleGrant
 from accounts.services import today
 from tests.factories import AccountFactory, OrganisationFactory, grant, learner, staff
@@ -53,6 +55,13 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
+def filter_choices_of_this_test(monkeypatch):
+    """View Learners' cached filters under a key of this test's own: test databases reuse organisation ids, and a
+    cache shared by every test would show one test's groups to the next."""
+    monkeypatch.setattr(selectors, "FILTER_CHOICES_KEY", f"ump:filter-choices:{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.audit import AuditAction, audit_record_bulk
 from accounts.bulk import ids_reserve
 from accounts.models import Account, Organisation
+from accounts.selectors import filter_choices_forget
 from accounts.services import display_name_for, email_for
 from accounts.usernames import username_base, usernames_allocate_bulk, usernames_reserve
 from passwords.generators import Draws, learner_password, random_password
@@ -353,6 +354,9 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
     for item, plan, report in applying:
         if item.run is not None and batch.run_finish is not None:
             batch.run_finish(item.run, report, plan.active_before, now)
+    # View Learners' year and registration group filters are read afresh once the run's changes are committed
+    schools = [item.organisation.pk for item, _p, _r in applying]
+    transaction.on_commit(lambda: filter_choices_forget(schools))
 
 
 def _new_account_rows(creates: list, now, reserved: dict) -> list[dict]:

@@ -103,6 +103,21 @@ class TestViewUsers:
             "Wynne",
         ]
 
+    def test_every_cell_and_filter_is_escaped(self, login, teacher, wales):
+        """The rows and the filters' options are joined in Python (accounts.templatetags.pages), not by the
+        template's autoescaping: a name or group that is markup is shown as text."""
+        odd = learner(
+            wales.secondary,
+            legal_forename='<img src=x onerror="alert(1)">',
+            legal_surname="O'Brien<b>",
+            registration_group="<7&A>",
+        )
+        page = login(teacher).get(LEARNERS).content.decode()
+        assert "<b>" not in page and "<img" not in page and "<7&A>" not in page
+        assert "O&#x27;Brien&lt;b&gt;" in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+        assert '<option value="&lt;7&amp;A&gt;">&lt;7&amp;A&gt;</option>' in page
+        assert f'href="/users/account/{odd.pk}/"' in page
+
     def test_query_count_does_not_grow_with_the_page(self, login, teacher, wales):
         client = login(teacher)
         for _ in range(5):
