@@ -1,9 +1,10 @@
 """Template helpers shared by the account pages: the page numbers of a paginated list, and View Users' rows."""
 
 from django import template
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+
+from accounts.rendering import escaped
 
 register = template.Library()
 
@@ -18,7 +19,7 @@ def page_numbers(page):
 def filter_select(field, current):
     """A plain <select> for a View Users filter field, `current` chosen: View Learners' registration groups are
     dozens of options, and Django's widget templates (or a template loop) drew them in several milliseconds."""
-    e = conditional_escape
+    e = escaped
     current = str(current)
     options = "".join(
         f'<option value="{e(value)}"{" selected" if str(value) == current else ""}>{e(label)}</option>'
@@ -38,7 +39,7 @@ def user_rows(rows, *, section, selectable):
     already built, and safe, from its feature's hook).
     """
     learners = section == "learners"  # the Year, Reg group and Admission number columns
-    e = conditional_escape
+    e = escaped
     select, details = e(gettext("Select")), e(gettext("View Details"))
     html = []
     for row in rows:
