@@ -229,7 +229,8 @@ class PlanTests:
 @pytest.mark.django_db
 @pytest.mark.postgres_only(reason="PostgreSQL's reading of the accounts (SQLite's gives Django's own dicts)")
 def test_a_later_run_holds_little_for_each_account_of_the_school(wales):
-    """A school's later run reads every account it has once: what it keeps of each is its values and little more."""
+    """Reading a school's accounts: what each costs is its values and little more (a later run's plan holds them
+    for a chunk of its learners at a time, and for those it changes)."""
 
     def add(start: int, count: int) -> None:
         Account.objects.bulk_create(
