@@ -152,7 +152,10 @@ class _Planner:
         if STAFF in extract.kinds:
             self.local = rows.local_values(self.organisation, [STAFF])
             self.plan.loaded.update(self.local)
-        self.plan.active_before = rows.local_active_count(self.organisation, self.kinds)
+        # the school's active staff, and (read through as absent learners are looked for, or else counted) learners
+        self.plan.active_before = sum(1 for a in self.local.values() if a["status"] != DEACTIVATED)
+        if LEARNER in extract.kinds and not extract.full:
+            self.plan.active_before += rows.local_active_count(self.organisation, [LEARNER])
         self.now = timezone.now()
         # OneRoster deltas join and leave classes named by id: those of this package over those stored before
         self.patches = not extract.full and extract.learner_fields >= PATCHED
@@ -303,6 +306,7 @@ class _Planner:
         # 8 bytes an account the extract no longer lists (every learner of the school, were it empty)
         absent = array("q")
         for account_id, hashed in rows.local_active_hashes(self.organisation, LEARNER):
+            self.plan.active_before += 1
             if upn_key(hashed) not in present:
                 absent.append(account_id)
         for start in range(0, len(absent), LOOKUP_CHUNK):
