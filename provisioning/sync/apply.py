@@ -419,7 +419,8 @@ def _store_initial_passwords(kinds_ids: list[tuple[str, int, str]]) -> None:
 
 def _write_notices(organisation: Organisation, plan: Plan, run: ProvisioningRun | None) -> int:
     """Open, update or clear the school's name-change notices as the plan's name comparisons say; how many open."""
-    if not plan.names and not any(plan.loaded[i].get("pending_notice", True) for i in plan.names_match):
+    # names_match holds only accounts whose notice may be pending (the plan keeps no other account's values)
+    if not plan.names and not plan.names_match:
         return 0
     # pending notices are few: those of this school, and of accounts moving here with a different name
     pending = {

@@ -1,11 +1,13 @@
 """Planning: compare one school's extract (and the rules' verdict on it) with its accounts; decide, write nothing.
 
 Learners are matched by UPN hash anywhere in Wales, staff by staff code at the school or by work email at another.
-A plan holds the full new values of every account it changes, read from one snapshot; applying it writes them
-only where nobody changed the account since.
+A plan holds the full new values of every account it changes, as read; applying it writes them only where nobody
+changed the account since. A school's learners are read a chunk at a time, as the extract's are, and the plan keeps
+what it read only of those it changes: a later run of a school of millions holds no account it leaves as it is.
 """
 
 import itertools
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -82,14 +84,14 @@ class Plan:
 
     creates: Creates  # the accounts to make
     changes: dict[int, dict] = field(default_factory=dict)  # account id -> full new values of WRITTEN fields
-    loaded: dict[int, dict] = field(default_factory=dict)
+    loaded: dict[int, dict] = field(default_factory=dict)  # account id -> values as read, of those changed
     updated: set[int] = field(default_factory=set)
     transferred: set[int] = field(default_factory=set)
     reactivated: set[int] = field(default_factory=set)
     deactivated: set[int] = field(default_factory=set)
     unchanged: int = 0
     names: dict[int, tuple[str, str]] = field(default_factory=dict)  # account -> MIS names that differ
-    names_match: set[int] = field(default_factory=set)
+    names_match: set[int] = field(default_factory=set)  # MIS names match, and a notice may be pending
     refused: list[Refusal] = field(default_factory=list)
     active_before: int = 0
     links: dict[str, int] = field(default_factory=dict)  # OneRoster user sourcedId -> account kept
@@ -138,17 +140,22 @@ class _Planner:
         self.plan = Plan(
             creates=Creates(assessment.learners), refused=list(assessment.refused), classes=assessment.classes
         )
-        self.local: dict[int, dict] = {}  # the school's MIS accounts of the extract's kinds, as read
+        self.kinds: list[str] = []
+        self.local: dict[int, dict] = {}  # the school's MIS staff accounts, as read (staff are few)
         self.now = None
         self.patches = False
         self.class_map: dict[str, ClassRecord] = {}
 
     def make(self) -> Plan:
         extract = self.extract
-        kinds = [k for k in (LEARNER, STAFF) if k in extract.kinds]
-        self.local = rows.local_values(self.organisation, kinds)
-        self.plan.loaded.update(self.local)
+        self.kinds = [k for k in (LEARNER, STAFF) if k in extract.kinds]
+        if STAFF in extract.kinds:
+            self.local = rows.local_values(self.organisation, [STAFF])
+            self.plan.loaded.update(self.local)
+        # the school's active staff, and (read through as absent learners are looked for, or else counted) learners
         self.plan.active_before = sum(1 for a in self.local.values() if a["status"] != DEACTIVATED)
+        if LEARNER in extract.kinds and not extract.full:
+            self.plan.active_before += rows.local_active_count(self.organisation, [LEARNER])
         self.now = timezone.now()
         # OneRoster deltas join and leave classes named by id: those of this package over those stored before
         self.patches = not extract.full and extract.learner_fields >= PATCHED
@@ -163,30 +170,47 @@ class _Planner:
     # ------------------------------------------------------------ learners
 
     def _plan_learners(self) -> None:
-        """Learners, matched by UPN hash anywhere in Wales: read a chunk at a time, looked up a chunk at a time."""
+        """Learners, matched by UPN hash anywhere in Wales: read a chunk at a time, looked up a chunk at a time.
+
+        Of each chunk's accounts the plan keeps only those it changes (apply writes them only where nobody changed
+        them since it read them); a later run of a school leaves most as they are.
+        """
         assessment = self.assessment
-        by_hash = {a["upn_hash"]: account_id for account_id, a in self.local.items() if a["upn_hash"]}
         for chunk in itertools.batched(assessment.learners.pairs(), LOOKUP_CHUNK):
             hashes = [upn_hash(record.upn) for _position, record in chunk]
-            self._learners_found(by_hash, hashes)
+            # anywhere in Wales: the school's own, another school's learner moving here, or a UPN hash some other
+            # account holds
+            by_hash = self._read(rows.values_by_upn_hash(hashes))
             for (position, record), hashed in zip(chunk, hashes, strict=True):
                 self._plan_learner(position, record, by_hash.get(hashed))
-        for record in assessment.learner_leavers:
-            # a leaver is deactivated only at this school: the school's own accounts are all it is matched with
-            self._plan_leaver(by_hash.get(upn_hash(record.upn)), record.leaving_date)
+            self._forget(by_hash.values())
+        # a leaver is deactivated only at this school: the school's own accounts are all it is matched with
+        for chunk in itertools.batched(assessment.learner_leavers, LOOKUP_CHUNK):
+            hashes = [upn_hash(record.upn) for record in chunk]
+            by_hash = self._read(rows.local_values(self.organisation, self.kinds, upn_hashes=hashes))
+            mine = {account_id: self.plan.loaded[account_id] for account_id in by_hash.values()}
+            for record, hashed in zip(chunk, hashes, strict=True):
+                self._plan_leaver(by_hash.get(hashed), record.leaving_date, mine)
+            self._forget(by_hash.values())
         if self.patches and self.extract.enrolment_changes:
             self._plan_enrolment_changes()
         if self.extract.full:
             self._deactivate_absent_learners(assessment.learner_present)
 
-    def _learners_found(self, by_hash: dict[str, int], hashes: list[str]) -> None:
-        """Add to `by_hash` the accounts elsewhere in Wales holding any of these UPN hashes the school has not."""
-        wanted = [h for h in hashes if h not in by_hash]
-        if wanted:
-            # anywhere in Wales: another school's learner moving here, or a UPN hash some other account holds
-            found = rows.values_by_upn_hash(wanted)
-            self.plan.loaded.update(found)
-            by_hash.update({a["upn_hash"]: account_id for account_id, a in found.items()})
+    def _read(self, found: dict[int, dict]) -> dict[str, int]:
+        """Add accounts just read to those the plan holds (never over values it planned a change on, which apply
+        compares with); their ids by UPN hash."""
+        loaded = self.plan.loaded
+        for account_id, account in found.items():
+            loaded.setdefault(account_id, account)
+        return {a["upn_hash"]: account_id for account_id, a in found.items() if a["upn_hash"]}
+
+    def _forget(self, account_ids) -> None:
+        """Let go of accounts read for a chunk that the plan does not change (staff, few, are held throughout)."""
+        loaded, changes, local = self.plan.loaded, self.plan.changes, self.local
+        for account_id in account_ids:
+            if account_id not in changes and account_id not in local:
+                loaded.pop(account_id, None)
 
     def _plan_learner(self, position: int, record: LearnerRecord, account_id: int | None) -> None:
         """One eligible learner row (at `position` in the extract's records): refuse it, make its account, or keep
@@ -242,10 +266,12 @@ class _Planner:
                 organisation=self.organisation, sourced_id_hash__in=list(hashed)
             ).values_list("sourced_id_hash", "account_id")
         }
+        # the school's accounts these ids name, as they are now (only its own: one that moved away is unknown here)
+        mine = rows.local_values(self.organisation, self.kinds, ids=sorted(set(links.values())))
+        self._read(mine)
         for uid, enrolment in changes.items():
             account_id = links.get(uid)
-            account = self.local.get(account_id)
-            if account is None:
+            if account_id not in mine:
                 # no package listed this user here (or their account moved away): nothing to join or leave
                 self.plan.refused.append(
                     Refusal(
@@ -256,6 +282,7 @@ class _Planner:
                     )
                 )
                 continue
+            account = self.plan.loaded[account_id]
             if (
                 account["kind"] != LEARNER
                 or account["status"] == DEACTIVATED
@@ -268,16 +295,33 @@ class _Planner:
             if self._differs(account_id, values):
                 self._change(account_id, **values)
                 self.plan.updated.add(account_id)
+        self._forget(mine)
 
     def _deactivate_absent_learners(self, present: set[bytes]) -> None:
-        """A full extract lists every learner: an active one whose UPN it does not hold has left."""
-        for account_id, account in self.local.items():
-            if (
-                account["kind"] == LEARNER
-                and account["status"] != DEACTIVATED
-                and upn_key(account["upn_hash"]) not in present
-            ):
-                self._deactivate(account_id)
+        """A full extract lists every learner: an active one whose UPN it does not hold has left.
+
+        The school's learners are read through for their UPN hashes alone; only those absent are read whole, a
+        chunk at a time, and checked again as they are then.
+        """
+        # 8 bytes an account the extract no longer lists (every learner of the school, were it empty)
+        absent = array("q")
+        for account_id, hashed in rows.local_active_hashes(self.organisation, LEARNER):
+            self.plan.active_before += 1
+            if upn_key(hashed) not in present:
+                absent.append(account_id)
+        for start in range(0, len(absent), LOOKUP_CHUNK):
+            chunk = absent[start : start + LOOKUP_CHUNK].tolist()
+            found = rows.local_values(self.organisation, self.kinds, ids=chunk)
+            self._read(found)
+            for account_id in found:
+                account = self.plan.loaded[account_id]
+                if (
+                    account["kind"] == LEARNER
+                    and account["status"] != DEACTIVATED
+                    and upn_key(account["upn_hash"]) not in present
+                ):
+                    self._deactivate(account_id)
+            self._forget(chunk)
 
     # ------------------------------------------------------------ staff
 
@@ -288,7 +332,7 @@ class _Planner:
         for record in self.assessment.staff:
             self._plan_staff_member(record, by_code, by_email, kept)
         for record in self.assessment.staff_leavers:
-            self._plan_leaver(by_code.get(record.staff_code), record.leaving_date)
+            self._plan_leaver(by_code.get(record.staff_code), record.leaving_date, self.local)
         if self.extract.full:
             self._deactivate_absent_staff(kept)
 
@@ -355,9 +399,10 @@ class _Planner:
 
     # ------------------------------------------------------------ one account
 
-    def _plan_leaver(self, account_id: int | None, leaving_date) -> None:
-        """A leaver the extract lists: the school's account, if still active, is deactivated."""
-        if account_id in self.local and self.local[account_id]["status"] != DEACTIVATED:
+    def _plan_leaver(self, account_id: int | None, leaving_date, local: dict[int, dict]) -> None:
+        """A leaver the extract lists: the school's account (one of `local`, as read), if still active, is
+        deactivated."""
+        if account_id in local and local[account_id]["status"] != DEACTIVATED:
             self._deactivate(account_id, leaving_date=leaving_date)
 
     def _keep(self, account_id: int, values: dict, forename: str, surname: str, *, moved: bool) -> None:
@@ -397,7 +442,8 @@ class _Planner:
             surname.strip(),
         ):
             self.plan.names[account_id] = (forename.strip(), surname.strip())
-        else:
+        elif account.get("pending_notice", True):
+            # only a pending notice needs the match (to clear it): a later run's names mostly match
             self.plan.names_match.add(account_id)
 
     def _reactivate(self, account_id: int) -> None:

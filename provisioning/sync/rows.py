@@ -8,7 +8,7 @@ other databases (the demo on SQLite), kept beside it here.
 import functools
 import json
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -22,6 +22,8 @@ from provisioning.records import LEARNER_FIELDS, STAFF, STAFF_FIELDS
 LOCK_CLASS = 0x554D50  # "UMP": the advisory-lock namespace for provisioning runs
 # the accounts whose rows changed under a run are locked this many at a time
 LOCK_CHUNK = 5000
+# a school's accounts read through (never held) are fetched this many at a time
+STREAM_CHUNK = 10000
 # What the sync reads of an account, and (WRITTEN) what it may change.
 LOADED = (
     "id",
@@ -112,45 +114,82 @@ def accounts_lock(seen: dict[int, object]) -> set[int]:
 # ---------------------------------------------------------------- reading
 
 
-def local_values(organisation: Organisation, kinds: list[str]) -> dict[int, dict]:
-    """`_values` of the school's MIS accounts of these kinds, each with whether a name-change notice is pending.
+def local_values(
+    organisation: Organisation,
+    kinds: list[str],
+    *,
+    ids: list[int] | None = None,
+    upn_hashes: list[str] | None = None,
+) -> dict[int, dict]:
+    """`_values` of the school's MIS accounts of these kinds (only those with these ids, or UPN hashes, if given),
+    each with whether a name-change notice is pending.
 
     On PostgreSQL the query is written once from the model: every school's plan runs it, and building it with the
     ORM cost more than running it for a school with few accounts.
     """
     if connection.vendor != "postgresql":
-        pending = NameChangeNotice.objects.filter(
-            account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING
-        )
         qs = Account.objects.filter(organisation=organisation, source=Account.Source.MIS, kind__in=kinds)
-        return _values(qs.annotate(pending_notice=Exists(pending)), "pending_notice")
+        if ids is not None:
+            qs = qs.filter(pk__in=ids)
+        if upn_hashes is not None:
+            qs = qs.filter(upn_hash__in=upn_hashes)
+        return _values(qs.annotate(pending_notice=_pending_notice()), "pending_notice")
+    params = [NameChangeNotice.Status.PENDING, organisation.pk, Account.Source.MIS, list(kinds)]
+    if ids is not None:
+        params.append(list(ids))
+    if upn_hashes is not None:
+        params.append(",".join(upn_hashes))
     with connection.cursor() as cursor:
-        cursor.execute(
-            _local_sql(), [NameChangeNotice.Status.PENDING, organisation.pk, Account.Source.MIS, list(kinds)]
-        )
+        cursor.execute(_local_sql(ids is not None, upn_hashes is not None), params)
         return _rows_as_values((*LOADED, "pending_notice"), cursor)
 
 
+def local_active_count(organisation: Organisation, kinds: list[str]) -> int:
+    """How many of the school's MIS accounts of these kinds are not deactivated."""
+    return (
+        Account.objects.filter(organisation=organisation, source=Account.Source.MIS, kind__in=kinds)
+        .exclude(status=Account.Status.DEACTIVATED)
+        .count()
+    )
+
+
+def local_active_hashes(organisation: Organisation, kind: str) -> Iterator[tuple[int, str | None]]:
+    """(id, UPN hash) of each of the school's MIS accounts of this kind that is not deactivated.
+
+    Read from the database a chunk at a time (a server-side cursor on PostgreSQL) and held by nobody: a school
+    may have millions, and a later run only looks for those its extract no longer lists.
+    """
+    return (
+        Account.objects.filter(organisation=organisation, source=Account.Source.MIS, kind=kind)
+        .exclude(status=Account.Status.DEACTIVATED)
+        .values_list("id", "upn_hash")
+        .iterator(chunk_size=STREAM_CHUNK)
+    )
+
+
 def values_by_upn_hash(hashes: list[str]) -> dict[int, dict]:
-    """`_values` of the accounts holding these UPN hashes, anywhere in Wales.
+    """`_values` of the accounts holding these UPN hashes, anywhere in Wales, each with whether a name-change
+    notice is pending.
 
     On PostgreSQL the hashes go as one parameter: a school's first run asks for every learner it has, and an
     IN list of 1,500 64-character parameters costs more to send and plan than the lookup itself. They are joined
     as a set: with `= ANY(array)` the planner cannot tell the array's size and often scans the whole table.
     """
     if connection.vendor != "postgresql":
-        return _values(Account.objects.filter(upn_hash__in=hashes))
+        qs = Account.objects.filter(upn_hash__in=hashes).annotate(pending_notice=_pending_notice())
+        return _values(qs, "pending_notice")
     quote = connection.ops.quote_name
     table = quote(Account._meta.db_table)
     column = quote(Account._meta.get_field("upn_hash").column)
     with connection.cursor() as cursor:
         # identifiers come from the model; the hashes (hex digits, so no commas) are one text parameter
         cursor.execute(
-            f"SELECT {_loaded_columns()} FROM unnest(string_to_array(%s, ',')) AS h(upn_hash) "  # noqa: S608
+            f"SELECT {_loaded_columns()}, {_pending_sql()} "  # noqa: S608
+            f"FROM unnest(string_to_array(%s, ',')) AS h(upn_hash) "
             f"JOIN {table} a ON a.{column} = h.upn_hash",
-            [",".join(hashes)],
+            [NameChangeNotice.Status.PENDING, ",".join(hashes)],
         )
-        return _rows_as_values(LOADED, cursor)
+        return _rows_as_values((*LOADED, "pending_notice"), cursor)
 
 
 def staff_values_by_email(emails: list[str], *, elsewhere_than: Organisation) -> dict[int, dict]:
@@ -291,9 +330,10 @@ def _values(qs, *extra) -> dict[int, dict]:
 
 class Loaded(Mapping):
     """One account's loaded values, read as the dict `qs.values()` gives: the row's tuple, and the positions of
-    its names shared by every row of the query. A school's later run holds one for each of its accounts, read
-    from the cursor a row at a time: about 960 bytes an account, where a dict of each row, made after fetching
-    them all, held about 1,800 (tests/provisioning/test_bounded_memory.py)."""
+    its names shared by every row of the query, read from the cursor a row at a time: about 960 bytes an account,
+    where a dict of each row, made after fetching them all, held about 1,800 (tests/provisioning/
+    test_bounded_memory.py). A plan holds one for each account of the chunk it is comparing, and for each it
+    changes."""
 
     __slots__ = ("_index", "_values")
 
@@ -314,7 +354,7 @@ class Loaded(Mapping):
         return f"Loaded({dict(self)!r})"
 
 
-def _rows_as_values(names, rows) -> dict[int, Loaded]:
+def _rows_as_values(names, rows) -> dict[int, dict]:
     """`rows` (a cursor, read a row at a time, or a list) as Loaded values by account id."""
     index = {name: position for position, name in enumerate(names)}
     json_positions = [index[name] for name in names if name in _JSON_LOADED]
@@ -337,18 +377,43 @@ def _loaded_columns() -> str:
     return ", ".join(f"a.{connection.ops.quote_name(Account._meta.get_field(n).column)}" for n in LOADED)
 
 
+def _pending_notice() -> Exists:
+    """Whether the account has a pending name-change notice (an ORM annotation)."""
+    return Exists(
+        NameChangeNotice.objects.filter(account=OuterRef("pk"), status=NameChangeNotice.Status.PENDING)
+    )
+
+
 @functools.cache
-def _local_sql() -> str:
+def _pending_sql() -> str:
+    """Whether the account `a` has a pending name-change notice, as an SQL column (the status a parameter)."""
     quote = connection.ops.quote_name
     notice = NameChangeNotice._meta
     return (
-        f"SELECT {_loaded_columns()}, EXISTS (SELECT 1 FROM {quote(notice.db_table)} n "  # noqa: S608 - names from the models
+        f"EXISTS (SELECT 1 FROM {quote(notice.db_table)} n "  # noqa: S608 - names from the models
         f"WHERE n.{quote(notice.get_field('account').column)} = a.{quote(Account._meta.pk.column)} "
-        f"AND n.{quote(notice.get_field('status').column)} = %s) "
-        f"FROM {quote(Account._meta.db_table)} a WHERE a.{quote(Account._meta.get_field('organisation').column)} = %s "
-        f"AND a.{quote(Account._meta.get_field('source').column)} = %s "
-        f"AND a.{quote(Account._meta.get_field('kind').column)} = ANY(%s)"
+        f"AND n.{quote(notice.get_field('status').column)} = %s)"
     )
+
+
+@functools.cache
+def _local_sql(by_ids: bool, by_hashes: bool) -> str:
+    """The school's MIS accounts of some kinds, with their pending notices; only some ids or UPN hashes if asked."""
+    quote = connection.ops.quote_name
+
+    def column(name):
+        return quote(Account._meta.get_field(name).column)
+
+    sql = (
+        f"SELECT {_loaded_columns()}, {_pending_sql()} "  # noqa: S608 - names from the models
+        f"FROM {quote(Account._meta.db_table)} a WHERE a.{column('organisation')} = %s "
+        f"AND a.{column('source')} = %s AND a.{column('kind')} = ANY(%s)"
+    )
+    if by_ids:
+        sql += f" AND a.{quote(Account._meta.pk.column)} IN (SELECT unnest(%s::bigint[]))"
+    if by_hashes:
+        sql += f" AND a.{column('upn_hash')} IN (SELECT unnest(string_to_array(%s, ',')))"
+    return sql
 
 
 @functools.cache

@@ -161,6 +161,49 @@ class ConvergenceTests:
         assert counts[1] <= counts[0] + 4, counts
 
 
+class ChunkTests:
+    """A school's accounts are read a chunk at a time: the plan decides as it would reading them all at once."""
+
+    def later_run(self, wales):
+        apply(wales.secondary, pupils_csv([pupil(n) for n in range(1, 10)]))
+        apply(
+            wales.secondary, pupils_csv([pupil(3, "Pritchard")] + [pupil(n) for n in range(1, 10) if n != 3])
+        )
+        apply(wales.other_school, pupils_csv([pupil(11, est=2001)]))
+        rows_ = [pupil(1, year="Year 8"), pupil(2, leaving="31/10/2026")]
+        rows_ += [pupil(n) for n in range(3, 8)] + [pupil(10), pupil(11, est=2001)]
+        return pupils_csv(rows_)  # 8 and 9 have left, 10 is new, 11 moves here, 3's name matches again
+
+    def test_a_later_run_read_two_accounts_at_a_time_decides_as_one_read_at_once(self, wales, monkeypatch):
+        from provisioning.rules import assess
+        from provisioning.sync import plan as sync_plan
+
+        data = self.later_run(wales)
+        whole = apply(wales.secondary, data, dry_run=True)
+        monkeypatch.setattr(sync_plan, "LOOKUP_CHUNK", 2)
+        monkeypatch.setattr(rows, "STREAM_CHUNK", 2)
+        extract = read_extract(data)
+        plan = sync_plan.extract_plan(wales.secondary, extract, assess(extract, TODAY))
+        # of the accounts it read, it keeps only those it changes
+        assert set(plan.loaded) == set(plan.changes)
+        assert plan.names_match == {Account.objects.get(upn_hash=upn_hash(upn(3))).pk}
+        report = apply(wales.secondary, data)
+        assert report.counts() == whole.counts()
+        assert report.counts() == {
+            "created": 1,
+            "updated": 1,
+            "transferred_in": 1,
+            "deactivated": 3,
+            "reactivated": 0,
+            "unchanged": 5,
+            "refused": 0,
+            "held": 0,
+        }
+        left = mis_learners(wales.secondary).filter(status="deactivated")
+        assert {a.upn_hash for a in left} == {upn_hash(upn(n)) for n in (2, 8, 9)}
+        assert NameChangeNotice.objects.get().status == "cleared"
+
+
 class LeaverTests:
     def test_a_passed_leaving_date_deactivates(self, wales):
         apply(wales.secondary, pupils_csv([pupil(n) for n in range(1, 11)]))
