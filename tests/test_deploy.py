@@ -60,3 +60,17 @@ def test_the_systemd_units_restart_for_ever():
 def test_the_readme_says_how():
     readme = (ROOT / "README.md").read_text()
     assert "## Keeping workers alive" in readme and "deploy/systemd/" in readme
+
+
+def test_a_web_worker_freezes_what_it_loaded_out_of_the_garbage_collector():
+    """ump/wsgi.py, as gunicorn loads it in each worker: Django and the apps are moved out of the collector's
+    generations (gc.freeze), so that the collections requests trigger do not walk them again and again."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import gc; assert gc.get_freeze_count() == 0; import ump.wsgi; print(gc.get_freeze_count())"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ump.settings"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 10_000  # Django's modules alone are tens of thousands of objects
