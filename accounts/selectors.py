@@ -56,11 +56,10 @@ NAME_FIELDS = {"legal_surname", "legal_forename"}
 # Sorted as schools order them (accounts.text.school_order_key), not as text: Year 7 before Year 10.
 GROUP_FIELDS = {"year_group", "registration_group"}
 
-# What user_list_rows reads of each account, and `can` of it and of its organisation.
+# What user_list_rows reads of each account, and `can` of it (its organisation is the list's, given whole).
 USER_LIST_COLUMNS = (
     "kind",
-    "organisation__kind",
-    "organisation__phase",
+    "organisation",
     "legal_surname",
     "legal_forename",
     "username",
@@ -201,10 +200,10 @@ def account_list(
     order = [_order_term(qs, f, descending=descending) for f in fields]
     # Only the columns a row shows (USER_LIST_COLUMNS): the rows are sorted in the database before the page is
     # cut, and narrow rows sort and travel faster than whole accounts.
-    return qs.select_related("organisation").only(*USER_LIST_COLUMNS).order_by(*order)
+    return qs.only(*USER_LIST_COLUMNS).order_by(*order)
 
 
-def user_list_rows(*, actor, accounts) -> list[dict]:
+def user_list_rows(*, actor, organisation, accounts) -> list[dict]:
     """What each row of a View Users table shows, as plain values worked out once per page: the template's
     row loop only prints them (a template tag, include or translation per row was most of the page's time).
 
@@ -212,6 +211,9 @@ def user_list_rows(*, actor, accounts) -> list[dict]:
     password), and whatever the feature apps' hooks add (passwords: the `password` cell).
     """
     statuses = {value: str(label) for value, label in Account.Status.choices}
+    accounts = list(accounts)
+    for account in accounts:  # all of `organisation` (account_list's): given, not joined to every row
+        account.organisation = organisation
     detail_url = reverse("accounts:account_detail", args=[0]).removesuffix("0/")
     rows = [
         {

@@ -158,7 +158,7 @@ def user_list(request, section):
         sort=sort,
     )
     page = page_of(queryset, request.GET.get("page"), PAGE_SIZE)
-    rows = user_list_rows(actor=request.user, accounts=page.object_list)
+    rows = user_list_rows(actor=request.user, organisation=organisation, accounts=page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()

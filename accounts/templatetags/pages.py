@@ -15,6 +15,19 @@ def page_numbers(page):
     return page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
 
 
+@register.simple_tag(takes_context=True)
+def sort_header(context, key, label):
+    """A sortable column's header: its link sorts by `key`, the other way round when it already does, and
+    aria-sort says how the table is sorted now. The page's other filters are kept (`sort_query`)."""
+    sort, query = context.get("sort", ""), context.get("sort_query", "")
+    state = (
+        ' aria-sort="ascending"' if sort == key else ' aria-sort="descending"' if sort == f"-{key}" else ""
+    )
+    href = f"?{query}&sort=" if query else "?sort="
+    href += f"-{key}" if sort == key else key
+    return mark_safe(f'<th scope="col"{state}><a href="{escaped(href)}">{escaped(label)}</a></th>')  # noqa: S308
+
+
 @register.simple_tag
 def filter_select(field, current):
     """A plain <select> for a View Users filter field, `current` chosen: View Learners' registration groups are

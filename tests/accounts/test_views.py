@@ -80,6 +80,17 @@ class TestViewUsers:
         assert up.index("Aaron") < up.index("Zephaniah")
         assert down.index("Zephaniah") < down.index("Aaron")
 
+    def test_column_headers_link_the_other_way_and_say_how_the_table_is_sorted(self, login, teacher, wales):
+        learner(wales.secondary, legal_surname="Ab")
+        client = login(teacher)
+        page = client.get(LEARNERS, {"sort": "surname", "q": "ab", "active": "Y"}).content.decode()
+        assert '<th scope="col" aria-sort="ascending"><a href="?q=ab&amp;active=Y&amp;sort=-surname">' in page
+        assert '<th scope="col"><a href="?q=ab&amp;active=Y&amp;sort=forename">Forename</a></th>' in page
+        page = client.get(LEARNERS, {"sort": "-adno"}).content.decode()
+        assert '<th scope="col" aria-sort="descending"><a href="?sort=adno">Admission number</a></th>' in page
+        welsh = client.get(LEARNERS, {"sort": "-adno"}, headers={"accept-language": "cy"}).content.decode()
+        assert "?sort=adno" in welsh and "Rhif derbyn" in welsh
+
     def test_names_sort_as_people_read_them_in_english_and_in_welsh(self, login, teacher, wales):
         for surname in ("Wynne", "Ŵyn", "Llwyd", "Lynch", "ap Rhys", "Evans", "Lewis"):
             learner(wales.secondary, legal_forename="Nia", legal_surname=surname)
