@@ -15,6 +15,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Window
 
 LENGTH = "list_length"  # the annotation each row of the page carries
+# Past any list's end, and taken as such without asking the database (whose OFFSET a typed number can overflow)
+MAX_PAGE = 10**9
 
 
 class _Counted(Paginator):
@@ -35,7 +37,8 @@ def page_of(queryset, number, per_page) -> Page:
         number = int(number)
     except (TypeError, ValueError):
         number = 1
-    rows = _rows(queryset.annotate(**{LENGTH: Window(Count("*"))}), number, per_page) if number >= 1 else []
+    in_range = 1 <= number <= MAX_PAGE
+    rows = _rows(queryset.annotate(**{LENGTH: Window(Count("*"))}), number, per_page) if in_range else []
     if rows:
         count = getattr(rows[0], LENGTH)
     elif number != 1:  # past the end (or below page 1): the last page, as get_page gives it

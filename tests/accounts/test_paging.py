@@ -22,7 +22,9 @@ def thirty(wales):
 
 @pytest.mark.django_db
 class TestPageOf:
-    @pytest.mark.parametrize("asked", [None, "", "abc", "1", "2", "3", "4", "99", "0", "-2", 1, 3])
+    @pytest.mark.parametrize(
+        "asked", [None, "", "abc", "1", "2", "3", "4", "99", "0", "-2", 1, 3, "99999999999999999999"]
+    )
     def test_it_numbers_and_fills_pages_as_get_page_does(self, thirty, asked):
         ours = page_of(thirty, asked, 12)
         django = Paginator(thirty, 12).get_page(asked)
