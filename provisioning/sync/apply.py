@@ -198,7 +198,7 @@ def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Repor
             # batch's writes, with those rows now locked); the rest of the batch goes on.
             seen = {}
             for _n, _item, plan, _report in applying:
-                seen.update({i: plan.loaded[i]["updated_at"] for i in plan.changes})
+                seen.update({i: rows.change_seen(change) for i, change in plan.changes.items()})
             stale = rows.accounts_lock(seen)
             fresh = [(i, p, r) for _n, i, p, r in applying if not stale or not set(p.changes) & stale]
             if stale:
@@ -338,11 +338,10 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
         for (n, _create), pk in zip(chunk, made, strict=True):
             created[n].append(pk)
     batch.step("update")
-    changes, loaded = {}, {}
+    changes = {}
     for _item, plan, _report in applying:
         changes.update(plan.changes)
-        loaded.update(plan.loaded)
-    rows.changes_write(changes, loaded)
+    rows.changes_write(changes)
     events = []
     for (item, plan, report), mine in zip(applying, created, strict=True):
         report.name_changes = _write_notices(item.organisation, plan, item.run)

@@ -63,6 +63,10 @@ _JSON_LOADED = {
     for name in LOADED
     if name != "id" and Account._meta.get_field(name).get_internal_type() == "JSONField"
 }
+# A planned change is kept as one tuple: (updated_at as read, a mask of the WRITTEN fields it sets, the values of
+# those, in WRITTEN order). A field it leaves out keeps the value read: the write compares updated_at first.
+_BITS = tuple((name, 1 << n) for n, name in enumerate(WRITTEN))
+_JSON_WRITTEN = {name for name in WRITTEN if Account._meta.get_field(name).get_internal_type() == "JSONField"}
 _SQL_TYPES = {
     "ForeignKey": "bigint",
     "CharField": "text",
@@ -76,6 +80,42 @@ _SQL_TYPES = {
 
 class StaleRows(Exception):
     """Another run changed an account this run planned to change: plan again."""
+
+
+# ---------------------------------------------------------------- planned changes
+
+
+def change_pack(seen, values: dict, shared: dict) -> tuple:
+    """A planned change as kept: the account's updated_at as read (`seen`), and the WRITTEN `values` it sets.
+
+    A JSON list is kept as a tuple. Equal values are kept once, through `shared` (a plan's, (type, value) ->
+    value): a school's learners share a few year groups, groups, class lists and dates.
+    """
+    mask, kept = 0, []
+    for name, bit in _BITS:
+        if name in values:
+            value = values[name]
+            if isinstance(value, list):
+                value = tuple(value)
+            mask |= bit
+            kept.append(shared.setdefault((type(value), value), value))
+    return (shared.setdefault((type(seen), seen), seen), shared.setdefault((int, mask), mask), *kept)
+
+
+def change_values(change: tuple) -> dict:
+    """The WRITTEN values a planned change sets, by name."""
+    mask, values, position = change[1], {}, 2
+    for name, bit in _BITS:
+        if mask & bit:
+            value = change[position]
+            values[name] = list(value) if name in _JSON_WRITTEN and isinstance(value, tuple) else value
+            position += 1
+    return values
+
+
+def change_seen(change: tuple):
+    """The account's updated_at as the plan read it."""
+    return change[0]
 
 
 # ---------------------------------------------------------------- locks
@@ -245,44 +285,71 @@ def accounts_insert(rows: list[dict]) -> list[int]:
     return [row["id"] for row in rows]
 
 
-def changes_write(changes: dict[int, dict], loaded: dict[int, dict]) -> None:
-    """Write every changed account in one statement, only where nobody changed it since this run read it."""
+def changes_write(changes: dict[int, tuple]) -> None:
+    """Write every changed account (id -> its planned change, change_pack) in one statement, only where nobody
+    changed it since this run read it. A field a change leaves out keeps its value: the value read."""
     if not changes:
         return
     ids = list(changes)
     if connection.vendor != "postgresql":
-        current = dict(Account.objects.select_for_update().filter(pk__in=ids).values_list("id", "updated_at"))
-        if any(current.get(i) != loaded[i]["updated_at"] for i in ids):
+        current = {
+            row["id"]: row
+            for row in Account.objects.select_for_update()
+            .filter(pk__in=ids)
+            .values("id", *{ATTNAMES[name] for name in WRITTEN})
+        }
+        if any(i not in current or current[i]["updated_at"] != change_seen(changes[i]) for i in ids):
             raise StaleRows
         objs = []
-        for account_id, values in changes.items():
+        for account_id, change in changes.items():
             obj = Account(pk=account_id)
-            for name, value in values.items():
+            for name in WRITTEN:
+                setattr(obj, ATTNAMES[name], current[account_id][ATTNAMES[name]])
+            for name, value in change_values(change).items():
                 setattr(obj, ATTNAMES[name], value)
             objs.append(obj)
         Account.objects.bulk_update(objs, list(WRITTEN), batch_size=500)
         return
-    fields = [Account._meta.get_field(name) for name in WRITTEN]
-    sets, casts, params = [], [], [ids, [loaded[i]["updated_at"] for i in ids]]
-    for f in fields:
+    # each field's values (None where a change leaves it out), and each change's mask
+    columns = {name: [None] * len(ids) for name in WRITTEN}
+    masks, set_any = [], 0
+    for k, account_id in enumerate(ids):
+        change = changes[account_id]
+        mask, position = change[1], 2
+        masks.append(mask)
+        set_any |= mask
+        for name, bit in _BITS:
+            if mask & bit:
+                value = change[position]
+                if name in _JSON_WRITTEN:
+                    value = json.dumps(list(value) if isinstance(value, tuple) else value)
+                columns[name][k] = value
+                position += 1
+    sets, casts, names = [], [], ["id", "seen", "mask"]
+    params = [ids, [change_seen(changes[i]) for i in ids], masks]
+    for name, bit in _BITS:
+        if not set_any & bit:
+            continue  # no change sets it
+        f = Account._meta.get_field(name)
         sql_type = _SQL_TYPES[f.get_internal_type()]
         column = connection.ops.quote_name(f.column)
-        values = [changes[i][f.name] for i in ids]
+        values = columns.pop(name)
+        new = f"v.{column}"
         if sql_type == "jsonb":
-            values = [json.dumps(v) for v in values]
             casts.append("%s::text[]")
-            sets.append(f"{column} = v.{column}::jsonb")
+            new = f"v.{column}::jsonb"
         else:
             casts.append(f"%s::{sql_type}[]")
-            sets.append(f"{column} = v.{column}")
+        # the bit is a constant of this module
+        sets.append(f"{column} = CASE WHEN v.mask & {bit} <> 0 THEN {new} ELSE a.{column} END")
+        names.append(column)
         params.append(values)
-    names = ", ".join(["id", "seen"] + [connection.ops.quote_name(f.column) for f in fields])
     table = connection.ops.quote_name(Account._meta.db_table)
     sql = (
         # identifiers come from the model; every value is a parameter
         f"UPDATE {table} AS a SET {', '.join(sets)} "  # noqa: S608
-        f"FROM unnest(%s::bigint[], %s::timestamptz[], {', '.join(casts)}) AS v({names}) "
-        "WHERE a.id = v.id AND a.updated_at = v.seen"
+        f"FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], {', '.join(casts)}) "
+        f"AS v({', '.join(names)}) WHERE a.id = v.id AND a.updated_at = v.seen"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
