@@ -399,8 +399,8 @@ class Loaded(Mapping):
     """One account's loaded values, read as the dict `qs.values()` gives: the row's tuple, and the positions of
     its names shared by every row of the query, read from the cursor a row at a time: about 960 bytes an account,
     where a dict of each row, made after fetching them all, held about 1,800 (tests/provisioning/
-    test_bounded_memory.py). A plan holds one for each account of the chunk it is comparing, and for each it
-    changes."""
+    test_bounded_memory.py). A plan holds one for each account of the chunk it is comparing (and for staff); of
+    an account it changes it keeps only the change (change_pack)."""
 
     __slots__ = ("_index", "_values")
 
