@@ -1,6 +1,6 @@
 """Applying: plan each school's extract and write every change of a batch of schools in one transaction.
 
-Set-based (a handful of queries per batch whatever its size), converging and idempotent, atomic (a killed worker
+Set-based (a handful of queries per batch whatever its size, but for a statement per WRITE_CHUNK changes), converging and idempotent, atomic (a killed worker
 leaves nothing), one run per school at a time (a transaction-scoped lock keyed on the school). The UPN exists
 only in memory; what is stored and compared is its keyed hash.
 """
@@ -200,6 +200,7 @@ def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Repor
             for _n, _item, plan, _report in applying:
                 seen.update({i: rows.change_seen(change) for i, change in plan.changes.items()})
             stale = rows.accounts_lock(seen)
+            del seen  # not held while the changes are written
             fresh = [(i, p, r) for _n, i, p, r in applying if not stale or not set(p.changes) & stale]
             if stale:
                 if not fresh:
@@ -338,10 +339,7 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
         for (n, _create), pk in zip(chunk, made, strict=True):
             created[n].append(pk)
     batch.step("update")
-    changes = {}
-    for _item, plan, _report in applying:
-        changes.update(plan.changes)
-    rows.changes_write(changes)
+    rows.changes_write(*(plan.changes for _item, plan, _report in applying))
     events = []
     for (item, plan, report), mine in zip(applying, created, strict=True):
         report.name_changes = _write_notices(item.organisation, plan, item.run)

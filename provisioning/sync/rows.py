@@ -1,11 +1,12 @@
 """The account rows the sync reads and writes, and the only provisioning module that speaks SQL.
 
 On PostgreSQL the sync reads and writes set-based: raw queries built once from the models, new accounts written
-with COPY, every change in one UPDATE, transaction-scoped advisory locks. Each fast path has a plain-ORM twin for
+with COPY, changes in one UPDATE for each WRITE_CHUNK of them, transaction-scoped advisory locks. Each fast path has a plain-ORM twin for
 other databases (the demo on SQLite), kept beside it here.
 """
 
 import functools
+import itertools
 import json
 import operator
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,8 @@ LOCK_CLASS = 0x554D50  # "UMP": the advisory-lock namespace for provisioning run
 LOCK_CHUNK = 5000
 # a school's accounts read through (never held) are fetched this many at a time
 STREAM_CHUNK = 10000
+# changed accounts are written this many to a statement (its parameters are a few values of each)
+WRITE_CHUNK = 20000
 # What the sync reads of an account, and (WRITTEN) what it may change.
 LOADED = (
     "id",
@@ -285,11 +288,16 @@ def accounts_insert(rows: list[dict]) -> list[int]:
     return [row["id"] for row in rows]
 
 
-def changes_write(changes: dict[int, tuple]) -> None:
-    """Write every changed account (id -> its planned change, change_pack) in one statement, only where nobody
-    changed it since this run read it. A field a change leaves out keeps its value: the value read."""
-    if not changes:
-        return
+def changes_write(*changes: Mapping[int, tuple]) -> None:
+    """Write every changed account (of each mapping: id -> its planned change, change_pack), WRITE_CHUNK to a
+    statement, only where nobody changed it since this run read it. A field a change leaves out keeps its value:
+    the value read. Raises StaleRows if any was changed since (the run's transaction then writes nothing)."""
+    pairs = itertools.chain.from_iterable(c.items() for c in changes)
+    for chunk in itertools.batched(pairs, WRITE_CHUNK):
+        _changes_write(dict(chunk))
+
+
+def _changes_write(changes: dict[int, tuple]) -> None:
     ids = list(changes)
     if connection.vendor != "postgresql":
         current = {
@@ -310,14 +318,14 @@ def changes_write(changes: dict[int, tuple]) -> None:
             objs.append(obj)
         Account.objects.bulk_update(objs, list(WRITTEN), batch_size=500)
         return
-    # each field's values (None where a change leaves it out), and each change's mask
-    columns = {name: [None] * len(ids) for name in WRITTEN}
-    masks, set_any = [], 0
+    # each field some change sets: its values (None where a change leaves it out); and each change's mask
+    masks = [changes[i][1] for i in ids]
+    set_any = functools.reduce(operator.or_, masks, 0)
+    written = [(name, bit) for name, bit in _BITS if set_any & bit]
+    columns = {name: [None] * len(ids) for name, _bit in written}
     for k, account_id in enumerate(ids):
         change = changes[account_id]
         mask, position = change[1], 2
-        masks.append(mask)
-        set_any |= mask
         for name, bit in _BITS:
             if mask & bit:
                 value = change[position]
@@ -327,9 +335,7 @@ def changes_write(changes: dict[int, tuple]) -> None:
                 position += 1
     sets, casts, names = [], [], ["id", "seen", "mask"]
     params = [ids, [change_seen(changes[i]) for i in ids], masks]
-    for name, bit in _BITS:
-        if not set_any & bit:
-            continue  # no change sets it
+    for name, bit in written:
         f = Account._meta.get_field(name)
         sql_type = _SQL_TYPES[f.get_internal_type()]
         column = connection.ops.quote_name(f.column)
