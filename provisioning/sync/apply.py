@@ -1,8 +1,9 @@
 """Applying: plan each school's extract and write every change of a batch of schools in one transaction.
 
-Set-based (a handful of queries per batch whatever its size, but for a statement per WRITE_CHUNK changes), converging and idempotent, atomic (a killed worker
-leaves nothing), one run per school at a time (a transaction-scoped lock keyed on the school). The UPN exists
-only in memory; what is stored and compared is its keyed hash.
+Set-based (a handful of queries per batch whatever its size, and an UPDATE for each rows.WRITE_CHUNK changes),
+converging and idempotent, atomic (a killed worker leaves nothing), one run per school at a time (a
+transaction-scoped lock keyed on the school). The UPN exists only in memory; what is stored and compared is its
+keyed hash.
 """
 
 import base64

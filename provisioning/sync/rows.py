@@ -1,8 +1,8 @@
 """The account rows the sync reads and writes, and the only provisioning module that speaks SQL.
 
 On PostgreSQL the sync reads and writes set-based: raw queries built once from the models, new accounts written
-with COPY, changes in one UPDATE for each WRITE_CHUNK of them, transaction-scoped advisory locks. Each fast path has a plain-ORM twin for
-other databases (the demo on SQLite), kept beside it here.
+with COPY, changes in one UPDATE for each WRITE_CHUNK of them, transaction-scoped advisory locks. Each fast path
+has a plain-ORM twin for other databases (the demo on SQLite), kept beside it here.
 """
 
 import functools
