@@ -197,16 +197,12 @@ def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Repor
             applying, deferred = _plan_waiting(waiting, batch, reports)
             # A school whose accounts another worker changed since they were read plans again (after this
             # batch's writes, with those rows now locked); the rest of the batch goes on.
-            seen = {}
-            for _n, _item, plan, _report in applying:
-                seen.update({i: rows.change_seen(change) for i, change in plan.changes.items()})
-            stale = rows.accounts_lock(seen)
-            del seen  # not held while the changes are written
-            fresh = [(i, p, r) for _n, i, p, r in applying if not stale or not set(p.changes) & stale]
+            stale = rows.accounts_lock(*(plan.changes for _n, _item, plan, _report in applying))
+            fresh = [(i, p, r) for _n, i, p, r in applying if stale.isdisjoint(p.changes)]
             if stale:
                 if not fresh:
                     raise rows.StaleRows
-                deferred += [(n, i) for n, i, p, _r in applying if set(p.changes) & stale]
+                deferred += [(n, i) for n, i, p, _r in applying if not stale.isdisjoint(p.changes)]
             if fresh:
                 _write_batch(fresh, batch, reserved)
             waiting = sorted(deferred, key=operator.itemgetter(0))
@@ -236,12 +232,13 @@ def _plan_waiting(waiting: list, batch: _Batch, reports: dict[int, Report]) -> t
             if item.run is not None and not batch.dry_run and batch.run_finish is not None:
                 batch.run_finish(item.run, report, plan.active_before, timezone.now())
             continue
-        mine = set(plan.changes)
-        new = {upn_key(h) for _k, _r, h in plan.creates if h} if together else set()
-        overlaps = mine & touched or new & hashes
-        # a waiting school's accounts count as touched too, so that the order between them holds
-        touched |= mine
-        hashes |= new
+        overlaps = False
+        if together:  # (one school alone overlaps nobody: its changed accounts are not gathered again)
+            new = {upn_key(h) for _k, _r, h in plan.creates if h}
+            overlaps = not touched.isdisjoint(plan.changes) or new & hashes
+            # a waiting school's accounts count as touched too, so that the order between them holds
+            touched.update(plan.changes)
+            hashes |= new
         if overlaps:
             deferred.append((n, item))
             continue

@@ -133,25 +133,28 @@ def school_lock(organisation: Organisation) -> None:
         Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
 
 
-def accounts_lock(seen: dict[int, object]) -> set[int]:
-    """Lock these accounts (id -> updated_at as read); return those another worker changed since they were read."""
-    if not seen:
-        return set()
-    stale, found = set(), set()
+def accounts_lock(*changes: Mapping[int, tuple]) -> set[int]:
+    """Lock the accounts of these planned changes (each id -> change_pack); return those another worker changed
+    since they were read."""
+    seen = changes[0] if len(changes) == 1 else {i: c for each in changes for i, c in each.items()}
+    stale = set()
     ids = sorted(seen)
     for start in range(0, len(ids), LOCK_CHUNK):
+        chunk = ids[start : start + LOCK_CHUNK]
         # in id order, so that two workers locking overlapping accounts queue rather than deadlock
         rows = (
             Account.objects.select_for_update()
-            .filter(pk__in=ids[start : start + LOCK_CHUNK])
+            .filter(pk__in=chunk)
             .order_by("pk")
             .values_list("pk", "updated_at")
         )
+        found = set()
         for pk, updated_at in rows:
             found.add(pk)
-            if updated_at != seen[pk]:
+            if updated_at != change_seen(seen[pk]):
                 stale.add(pk)
-    return stale | (set(seen) - found)  # a row gone since is stale too
+        stale.update(i for i in chunk if i not in found)  # a row gone since is stale too
+    return stale
 
 
 # ---------------------------------------------------------------- reading
