@@ -5,7 +5,9 @@ Generates extracts of --mb megabytes, then for each uploads it (sealed to disk i
 applies it (run_apply: read, assessed, planned and written) in a child process of its own, and prints the file's
 size, its rows, the time taken and the child's peak resident memory (VmHWM), against the target: a 256 MB extract
 applies within 1 GB. With --later it applies the same extract again, in a child of its own, as the school's later
-run (its accounts now exist, and none changes), and measures that run too.
+run (its accounts now exist, and none changes), and measures that run too; with --later changed the later run's
+extract is the same learners with every year group moved on (the September roll-over: year, registration group and
+classes change for every learner), so that it changes every account.
 
   mis        one school's MIS CSV pupil export of that size, with the columns a SIMS pupil report has (--columns
              narrow: only the 8 the reader takes, so as many rows as the size holds): every row a learner of
@@ -17,6 +19,7 @@ run (its accounts now exist, and none changes), and measures that run too.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ump_bench .venv/bin/python bench/extract_memory.py --mb 256
     ... bench/extract_memory.py --mb 256 --format mis --columns narrow --later
+    ... bench/extract_memory.py --mb 256 --format mis --columns narrow --later changed
 
 It works in a database of its own, and drops it at the end.
 """
@@ -87,18 +90,23 @@ def upn(n, la=681):
 # ---------------------------------------------------------------- the extracts
 
 
-def mis_extract(path: Path, size: int, columns: str = "sims") -> int:
+def mis_extract(path: Path, size: int, columns: str = "sims", *, moved_on: int | None = None) -> int:
     """One school's pupil export of `size` bytes; its rows. `columns`: "sims" as a SIMS pupil report has them,
-    "narrow" only those the reader takes (the most rows a file of that size can hold)."""
+    "narrow" only those the reader takes (the most rows a file of that size can hold).
+
+    `moved_on`: instead, that many rows (the same learners, admitted when they were), each a year group on (Year 13
+    back to Year 7, so that every learner's year, registration group and classes change and each stays eligible).
+    """
     rows = 0
     wide = columns == "sims"
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(PUPIL_HEADER + (SIMS_HEADER if wide else []))
-        while fh.tell() < size - MARGIN:
-            for _ in range(1000):
+        while rows < moved_on if moved_on is not None else fh.tell() < size - MARGIN:
+            for _ in range(1000 if moved_on is None else min(1000, moved_on - rows)):
                 n = rows
-                year = 7 + n % 7
+                admitted = 7 + n % 7
+                year = admitted if moved_on is None else 7 + (n + 1) % 7
                 reg = f"{year}{'ABCDEF'[n % 6]}"
                 surname = SURNAMES[n % len(SURNAMES)]
                 forename = FORENAMES[(n // len(SURNAMES)) % len(FORENAMES)]
@@ -107,7 +115,7 @@ def mis_extract(path: Path, size: int, columns: str = "sims") -> int:
                     forename,
                     upn(n),
                     f"{n:07d}",
-                    f"01/09/{2026 - (year - 7)}",
+                    f"01/09/{2026 - (admitted - 7)}",
                     str(year),
                     reg,
                     f"{reg}/Ma;{reg}/Cy;{reg}/Gw",
@@ -291,8 +299,11 @@ def main():
     )
     parser.add_argument(
         "--later",
-        action="store_true",
-        help="apply each extract a second time, as the school's later run, and measure that run too",
+        nargs="?",
+        const="same",
+        choices=("same", "changed"),
+        help="apply each extract a second time, as the school's later run, and measure that run too; "
+        "'changed' (MIS only): the later run's extract has every learner a year group on",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -337,11 +348,17 @@ def main():
                 made = time.perf_counter() - start
                 print(f"{fmt:<9}  file {mb(path.stat().st_size)} ({shape}; made in {made:.1f} s)")
                 for run in ("first", "later") if args.later else ("first",):
+                    label = run
+                    if run == "later" and args.later == "changed" and fmt == "mis":
+                        mis_extract(path, size, args.columns, moved_on=rows)
+                        label = "later run (every learner a year group on)"
+                    else:
+                        label += " run"
                     result = measure(path, fmt, database_url)
                     met = result["peak_rss"] <= TARGET_BYTES
                     failed |= not met
                     print(
-                        f"           {run} run {result['status']}: {result['rows']:,} rows, "
+                        f"           {label} {result['status']}: {result['rows']:,} rows, "
                         f"{result['created']:,} accounts created, {result['changed']:,} changed, "
                         f"{result['unchanged']:,} unchanged, {result['refused']:,} refused; "
                         f"upload {result['upload_s']:.1f} s, upload and apply {result['total_s']:.1f} s\n"

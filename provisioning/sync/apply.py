@@ -1,8 +1,9 @@
 """Applying: plan each school's extract and write every change of a batch of schools in one transaction.
 
-Set-based (a handful of queries per batch whatever its size), converging and idempotent, atomic (a killed worker
-leaves nothing), one run per school at a time (a transaction-scoped lock keyed on the school). The UPN exists
-only in memory; what is stored and compared is its keyed hash.
+Set-based (a handful of queries per batch whatever its size, and an UPDATE for each rows.WRITE_CHUNK changes),
+converging and idempotent, atomic (a killed worker leaves nothing), one run per school at a time (a
+transaction-scoped lock keyed on the school). The UPN exists only in memory; what is stored and compared is its
+keyed hash.
 """
 
 import base64
@@ -196,15 +197,12 @@ def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Repor
             applying, deferred = _plan_waiting(waiting, batch, reports)
             # A school whose accounts another worker changed since they were read plans again (after this
             # batch's writes, with those rows now locked); the rest of the batch goes on.
-            seen = {}
-            for _n, _item, plan, _report in applying:
-                seen.update({i: plan.loaded[i]["updated_at"] for i in plan.changes})
-            stale = rows.accounts_lock(seen)
-            fresh = [(i, p, r) for _n, i, p, r in applying if not stale or not set(p.changes) & stale]
+            stale = rows.accounts_lock(*(plan.changes for _n, _item, plan, _report in applying))
+            fresh = [(i, p, r) for _n, i, p, r in applying if stale.isdisjoint(p.changes)]
             if stale:
                 if not fresh:
                     raise rows.StaleRows
-                deferred += [(n, i) for n, i, p, _r in applying if set(p.changes) & stale]
+                deferred += [(n, i) for n, i, p, _r in applying if not stale.isdisjoint(p.changes)]
             if fresh:
                 _write_batch(fresh, batch, reserved)
             waiting = sorted(deferred, key=operator.itemgetter(0))
@@ -234,12 +232,13 @@ def _plan_waiting(waiting: list, batch: _Batch, reports: dict[int, Report]) -> t
             if item.run is not None and not batch.dry_run and batch.run_finish is not None:
                 batch.run_finish(item.run, report, plan.active_before, timezone.now())
             continue
-        mine = set(plan.changes)
-        new = {upn_key(h) for _k, _r, h in plan.creates if h} if together else set()
-        overlaps = mine & touched or new & hashes
-        # a waiting school's accounts count as touched too, so that the order between them holds
-        touched |= mine
-        hashes |= new
+        overlaps = False
+        if together:  # (one school alone overlaps nobody: its changed accounts are not gathered again)
+            new = {upn_key(h) for _k, _r, h in plan.creates if h}
+            overlaps = not touched.isdisjoint(plan.changes) or new & hashes
+            # a waiting school's accounts count as touched too, so that the order between them holds
+            touched.update(plan.changes)
+            hashes |= new
         if overlaps:
             deferred.append((n, item))
             continue
@@ -338,11 +337,7 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
         for (n, _create), pk in zip(chunk, made, strict=True):
             created[n].append(pk)
     batch.step("update")
-    changes, loaded = {}, {}
-    for _item, plan, _report in applying:
-        changes.update(plan.changes)
-        loaded.update(plan.loaded)
-    rows.changes_write(changes, loaded)
+    rows.changes_write(*(plan.changes for _item, plan, _report in applying))
     events = []
     for (item, plan, report), mine in zip(applying, created, strict=True):
         report.name_changes = _write_notices(item.organisation, plan, item.run)

@@ -1,9 +1,10 @@
 """Planning: compare one school's extract (and the rules' verdict on it) with its accounts; decide, write nothing.
 
 Learners are matched by UPN hash anywhere in Wales, staff by staff code at the school or by work email at another.
-A plan holds the full new values of every account it changes, as read; applying it writes them only where nobody
-changed the account since. A school's learners are read a chunk at a time, as the extract's are, and the plan keeps
-what it read only of those it changes: a later run of a school of millions holds no account it leaves as it is.
+A plan holds, of every account it changes, the fields it sets that differ from the values read, and when it read
+them (updated_at); applying it writes them only where nobody changed the account since, so the other fields keep
+the values read. A school's learners are read a chunk at a time, as the extract's are, and let go once that chunk is
+planned: a later run of a school of millions holds no account it leaves as it is, and little of each it changes.
 """
 
 import itertools
@@ -83,8 +84,8 @@ class Plan:
     """Every change one school's run would make, decided against one reading of its accounts."""
 
     creates: Creates  # the accounts to make
-    changes: dict[int, dict] = field(default_factory=dict)  # account id -> full new values of WRITTEN fields
-    loaded: dict[int, dict] = field(default_factory=dict)  # account id -> values as read, of those changed
+    # account id -> rows.change_pack(updated_at as read, the WRITTEN fields set that differ from those read)
+    changes: dict[int, tuple] = field(default_factory=dict)
     updated: set[int] = field(default_factory=set)
     transferred: set[int] = field(default_factory=set)
     reactivated: set[int] = field(default_factory=set)
@@ -142,6 +143,9 @@ class _Planner:
         )
         self.kinds: list[str] = []
         self.local: dict[int, dict] = {}  # the school's MIS staff accounts, as read (staff are few)
+        # the accounts being planned, as read: a chunk of learners at a time, and staff throughout
+        self.read: dict[int, dict] = {}
+        self.shared: dict = {}  # equal values of the plan's changes, kept once (rows.change_pack)
         self.now = None
         self.patches = False
         self.class_map: dict[str, ClassRecord] = {}
@@ -151,7 +155,7 @@ class _Planner:
         self.kinds = [k for k in (LEARNER, STAFF) if k in extract.kinds]
         if STAFF in extract.kinds:
             self.local = rows.local_values(self.organisation, [STAFF])
-            self.plan.loaded.update(self.local)
+            self.read.update(self.local)
         # the school's active staff, and (read through as absent learners are looked for, or else counted) learners
         self.plan.active_before = sum(1 for a in self.local.values() if a["status"] != DEACTIVATED)
         if LEARNER in extract.kinds and not extract.full:
@@ -172,8 +176,8 @@ class _Planner:
     def _plan_learners(self) -> None:
         """Learners, matched by UPN hash anywhere in Wales: read a chunk at a time, looked up a chunk at a time.
 
-        Of each chunk's accounts the plan keeps only those it changes (apply writes them only where nobody changed
-        them since it read them); a later run of a school leaves most as they are.
+        Of each chunk's accounts the plan keeps only what it changes (apply writes that only where nobody changed
+        the account since it read it); a later run of a school leaves most as they are.
         """
         assessment = self.assessment
         for chunk in itertools.batched(assessment.learners.pairs(), LOOKUP_CHUNK):
@@ -188,7 +192,7 @@ class _Planner:
         for chunk in itertools.batched(assessment.learner_leavers, LOOKUP_CHUNK):
             hashes = [upn_hash(record.upn) for record in chunk]
             by_hash = self._read(rows.local_values(self.organisation, self.kinds, upn_hashes=hashes))
-            mine = {account_id: self.plan.loaded[account_id] for account_id in by_hash.values()}
+            mine = {account_id: self.read[account_id] for account_id in by_hash.values()}
             for record, hashed in zip(chunk, hashes, strict=True):
                 self._plan_leaver(by_hash.get(hashed), record.leaving_date, mine)
             self._forget(by_hash.values())
@@ -198,24 +202,26 @@ class _Planner:
             self._deactivate_absent_learners(assessment.learner_present)
 
     def _read(self, found: dict[int, dict]) -> dict[str, int]:
-        """Add accounts just read to those the plan holds (never over values it planned a change on, which apply
-        compares with); their ids by UPN hash."""
-        loaded = self.plan.loaded
+        """Add accounts just read to those being planned (staff, held throughout, as first read); their ids by UPN
+        hash. An account read again after the plan changed it compares as read now: if another run has changed it
+        since the first reading, the change the plan keeps (with updated_at as first read) fails and it plans
+        again."""
+        read = self.read
         for account_id, account in found.items():
-            loaded.setdefault(account_id, account)
+            read.setdefault(account_id, account)
         return {a["upn_hash"]: account_id for account_id, a in found.items() if a["upn_hash"]}
 
     def _forget(self, account_ids) -> None:
-        """Let go of accounts read for a chunk that the plan does not change (staff, few, are held throughout)."""
-        loaded, changes, local = self.plan.loaded, self.plan.changes, self.local
+        """Let go of accounts read for a chunk (staff, few, are held throughout): the plan keeps its changes."""
+        read, local = self.read, self.local
         for account_id in account_ids:
-            if account_id not in changes and account_id not in local:
-                loaded.pop(account_id, None)
+            if account_id not in local:
+                read.pop(account_id, None)
 
     def _plan_learner(self, position: int, record: LearnerRecord, account_id: int | None) -> None:
         """One eligible learner row (at `position` in the extract's records): refuse it, make its account, or keep
         the account its UPN names."""
-        account = self.plan.loaded.get(account_id)
+        account = self.read.get(account_id)
         moved = account is not None and account["organisation_id"] != self.organisation.pk
         if account is not None and account["kind"] != LEARNER:
             self.plan.refused.append(Refusal(record.row, Reason.UPN_BELONGS_TO_STAFF, LEARNER))
@@ -282,7 +288,7 @@ class _Planner:
                     )
                 )
                 continue
-            account = self.plan.loaded[account_id]
+            account = self.read[account_id]
             if (
                 account["kind"] != LEARNER
                 or account["status"] == DEACTIVATED
@@ -314,7 +320,7 @@ class _Planner:
             found = rows.local_values(self.organisation, self.kinds, ids=chunk)
             self._read(found)
             for account_id in found:
-                account = self.plan.loaded[account_id]
+                account = self.read[account_id]
                 if (
                     account["kind"] == LEARNER
                     and account["status"] != DEACTIVATED
@@ -358,7 +364,7 @@ class _Planner:
         ]
         if wanted_emails:
             found = rows.staff_values_by_email(wanted_emails, elsewhere_than=self.organisation)
-            self.plan.loaded.update(found)
+            self.read.update(found)
             by_email.update({a["work_email"]: account_id for account_id, a in found.items()})
         return by_code, by_email
 
@@ -372,7 +378,7 @@ class _Planner:
         elif record.email and record.email in by_email:
             account_id = by_email.pop(record.email)
             kept.add(account_id)
-            account = self.plan.loaded[account_id]
+            account = self.read[account_id]
             moved = account["organisation_id"] != self.organisation.pk
             if (
                 moved
@@ -408,7 +414,7 @@ class _Planner:
     def _keep(self, account_id: int, values: dict, forename: str, surname: str, *, moved: bool) -> None:
         """An account the extract lists: move it here, bring it back, or bring its MIS fields up to date."""
         plan = self.plan
-        account = plan.loaded[account_id]
+        account = self.read[account_id]
         self._compare_names(account_id, forename, surname)
         if moved:
             self._change(
@@ -436,7 +442,7 @@ class _Planner:
 
     def _compare_names(self, account_id: int, forename: str, surname: str) -> None:
         """Note MIS names that differ from the account's (a name-change notice), or that they match."""
-        account = self.plan.loaded[account_id]
+        account = self.read[account_id]
         if (account["legal_forename"].strip(), account["legal_surname"].strip()) != (
             forename.strip(),
             surname.strip(),
@@ -464,20 +470,27 @@ class _Planner:
         self.plan.deactivated.add(account_id)
 
     def _differs(self, account_id: int, values: dict) -> bool:
-        account = self.plan.loaded[account_id]
+        account = self.read[account_id]
         return any(account[name] != value for name, value in values.items())
 
     def _change(self, account_id: int, **values) -> None:
-        """Set new values on the account's planned row (its full WRITTEN values, first taken as read)."""
-        plan = self.plan
-        current = plan.changes.get(account_id) or {
-            name: plan.loaded[account_id][rows.ATTNAMES[name]]
-            for name in rows.WRITTEN
-            if name != "updated_at"
-        }
+        """Set new values on the account's planned change (the account is one being planned, as read).
+
+        The change keeps only the values that differ from those read (and updated_at): the write leaves the rest
+        as they are, which is as read, since it writes only where nobody changed the account since.
+        """
+        changes, account = self.plan.changes, self.read[account_id]
+        change = changes.get(account_id)
+        current = rows.change_values(change) if change else {}
         current.update(values)
         current["updated_at"] = self.now
-        plan.changes[account_id] = current
+        differ = {
+            name: value
+            for name, value in current.items()
+            if name == "updated_at" or account[rows.ATTNAMES[name]] != value
+        }
+        seen = rows.change_seen(change) if change else account["updated_at"]
+        changes[account_id] = rows.change_pack(seen, differ, self.shared)
 
 
 def _classes_known(organisation: Organisation, assessment: Assessment) -> dict[str, ClassRecord]:

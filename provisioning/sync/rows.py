@@ -1,11 +1,12 @@
 """The account rows the sync reads and writes, and the only provisioning module that speaks SQL.
 
 On PostgreSQL the sync reads and writes set-based: raw queries built once from the models, new accounts written
-with COPY, every change in one UPDATE, transaction-scoped advisory locks. Each fast path has a plain-ORM twin for
-other databases (the demo on SQLite), kept beside it here.
+with COPY, changes in one UPDATE for each WRITE_CHUNK of them, transaction-scoped advisory locks. Each fast path
+has a plain-ORM twin for other databases (the demo on SQLite), kept beside it here.
 """
 
 import functools
+import itertools
 import json
 import operator
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,8 @@ LOCK_CLASS = 0x554D50  # "UMP": the advisory-lock namespace for provisioning run
 LOCK_CHUNK = 5000
 # a school's accounts read through (never held) are fetched this many at a time
 STREAM_CHUNK = 10000
+# changed accounts are written this many to a statement (its parameters are a few values of each)
+WRITE_CHUNK = 20000
 # What the sync reads of an account, and (WRITTEN) what it may change.
 LOADED = (
     "id",
@@ -63,6 +66,10 @@ _JSON_LOADED = {
     for name in LOADED
     if name != "id" and Account._meta.get_field(name).get_internal_type() == "JSONField"
 }
+# A planned change is kept as one tuple: (updated_at as read, a mask of the WRITTEN fields it sets, the values of
+# those, in WRITTEN order). A field it leaves out keeps the value read: the write compares updated_at first.
+_BITS = tuple((name, 1 << n) for n, name in enumerate(WRITTEN))
+_JSON_WRITTEN = {name for name in WRITTEN if Account._meta.get_field(name).get_internal_type() == "JSONField"}
 _SQL_TYPES = {
     "ForeignKey": "bigint",
     "CharField": "text",
@@ -78,6 +85,42 @@ class StaleRows(Exception):
     """Another run changed an account this run planned to change: plan again."""
 
 
+# ---------------------------------------------------------------- planned changes
+
+
+def change_pack(seen, values: dict, shared: dict) -> tuple:
+    """A planned change as kept: the account's updated_at as read (`seen`), and the WRITTEN `values` it sets.
+
+    A JSON list is kept as a tuple. Equal values are kept once, through `shared` (a plan's, (type, value) ->
+    value): a school's learners share a few year groups, groups, class lists and dates.
+    """
+    mask, kept = 0, []
+    for name, bit in _BITS:
+        if name in values:
+            value = values[name]
+            if isinstance(value, list):
+                value = tuple(value)
+            mask |= bit
+            kept.append(shared.setdefault((type(value), value), value))
+    return (shared.setdefault((type(seen), seen), seen), shared.setdefault((int, mask), mask), *kept)
+
+
+def change_values(change: tuple) -> dict:
+    """The WRITTEN values a planned change sets, by name."""
+    mask, values, position = change[1], {}, 2
+    for name, bit in _BITS:
+        if mask & bit:
+            value = change[position]
+            values[name] = list(value) if name in _JSON_WRITTEN and isinstance(value, tuple) else value
+            position += 1
+    return values
+
+
+def change_seen(change: tuple):
+    """The account's updated_at as the plan read it."""
+    return change[0]
+
+
 # ---------------------------------------------------------------- locks
 
 
@@ -90,25 +133,28 @@ def school_lock(organisation: Organisation) -> None:
         Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
 
 
-def accounts_lock(seen: dict[int, object]) -> set[int]:
-    """Lock these accounts (id -> updated_at as read); return those another worker changed since they were read."""
-    if not seen:
-        return set()
-    stale, found = set(), set()
+def accounts_lock(*changes: Mapping[int, tuple]) -> set[int]:
+    """Lock the accounts of these planned changes (each id -> change_pack); return those another worker changed
+    since they were read."""
+    seen = changes[0] if len(changes) == 1 else {i: c for each in changes for i, c in each.items()}
+    stale = set()
     ids = sorted(seen)
     for start in range(0, len(ids), LOCK_CHUNK):
+        chunk = ids[start : start + LOCK_CHUNK]
         # in id order, so that two workers locking overlapping accounts queue rather than deadlock
         rows = (
             Account.objects.select_for_update()
-            .filter(pk__in=ids[start : start + LOCK_CHUNK])
+            .filter(pk__in=chunk)
             .order_by("pk")
             .values_list("pk", "updated_at")
         )
+        found = set()
         for pk, updated_at in rows:
             found.add(pk)
-            if updated_at != seen[pk]:
+            if updated_at != change_seen(seen[pk]):
                 stale.add(pk)
-    return stale | (set(seen) - found)  # a row gone since is stale too
+        stale.update(i for i in chunk if i not in found)  # a row gone since is stale too
+    return stale
 
 
 # ---------------------------------------------------------------- reading
@@ -245,44 +291,74 @@ def accounts_insert(rows: list[dict]) -> list[int]:
     return [row["id"] for row in rows]
 
 
-def changes_write(changes: dict[int, dict], loaded: dict[int, dict]) -> None:
-    """Write every changed account in one statement, only where nobody changed it since this run read it."""
-    if not changes:
-        return
+def changes_write(*changes: Mapping[int, tuple]) -> None:
+    """Write every changed account (of each mapping: id -> its planned change, change_pack), WRITE_CHUNK to a
+    statement, only where nobody changed it since this run read it. A field a change leaves out keeps its value:
+    the value read. Raises StaleRows if any was changed since (the run's transaction then writes nothing)."""
+    pairs = itertools.chain.from_iterable(c.items() for c in changes)
+    for chunk in itertools.batched(pairs, WRITE_CHUNK):
+        _changes_write(dict(chunk))
+
+
+def _changes_write(changes: dict[int, tuple]) -> None:
     ids = list(changes)
     if connection.vendor != "postgresql":
-        current = dict(Account.objects.select_for_update().filter(pk__in=ids).values_list("id", "updated_at"))
-        if any(current.get(i) != loaded[i]["updated_at"] for i in ids):
+        current = {
+            row["id"]: row
+            for row in Account.objects.select_for_update()
+            .filter(pk__in=ids)
+            .values("id", *{ATTNAMES[name] for name in WRITTEN})
+        }
+        if any(i not in current or current[i]["updated_at"] != change_seen(changes[i]) for i in ids):
             raise StaleRows
         objs = []
-        for account_id, values in changes.items():
+        for account_id, change in changes.items():
             obj = Account(pk=account_id)
-            for name, value in values.items():
+            for name in WRITTEN:
+                setattr(obj, ATTNAMES[name], current[account_id][ATTNAMES[name]])
+            for name, value in change_values(change).items():
                 setattr(obj, ATTNAMES[name], value)
             objs.append(obj)
         Account.objects.bulk_update(objs, list(WRITTEN), batch_size=500)
         return
-    fields = [Account._meta.get_field(name) for name in WRITTEN]
-    sets, casts, params = [], [], [ids, [loaded[i]["updated_at"] for i in ids]]
-    for f in fields:
+    # each field some change sets: its values (None where a change leaves it out); and each change's mask
+    masks = [changes[i][1] for i in ids]
+    set_any = functools.reduce(operator.or_, masks, 0)
+    written = [(name, bit) for name, bit in _BITS if set_any & bit]
+    columns = {name: [None] * len(ids) for name, _bit in written}
+    for k, account_id in enumerate(ids):
+        change = changes[account_id]
+        mask, position = change[1], 2
+        for name, bit in _BITS:
+            if mask & bit:
+                value = change[position]
+                if name in _JSON_WRITTEN:
+                    value = json.dumps(list(value) if isinstance(value, tuple) else value)
+                columns[name][k] = value
+                position += 1
+    sets, casts, names = [], [], ["id", "seen", "mask"]
+    params = [ids, [change_seen(changes[i]) for i in ids], masks]
+    for name, bit in written:
+        f = Account._meta.get_field(name)
         sql_type = _SQL_TYPES[f.get_internal_type()]
         column = connection.ops.quote_name(f.column)
-        values = [changes[i][f.name] for i in ids]
+        values = columns.pop(name)
+        new = f"v.{column}"
         if sql_type == "jsonb":
-            values = [json.dumps(v) for v in values]
             casts.append("%s::text[]")
-            sets.append(f"{column} = v.{column}::jsonb")
+            new = f"v.{column}::jsonb"
         else:
             casts.append(f"%s::{sql_type}[]")
-            sets.append(f"{column} = v.{column}")
+        # the bit is a constant of this module
+        sets.append(f"{column} = CASE WHEN v.mask & {bit} <> 0 THEN {new} ELSE a.{column} END")
+        names.append(column)
         params.append(values)
-    names = ", ".join(["id", "seen"] + [connection.ops.quote_name(f.column) for f in fields])
     table = connection.ops.quote_name(Account._meta.db_table)
     sql = (
         # identifiers come from the model; every value is a parameter
         f"UPDATE {table} AS a SET {', '.join(sets)} "  # noqa: S608
-        f"FROM unnest(%s::bigint[], %s::timestamptz[], {', '.join(casts)}) AS v({names}) "
-        "WHERE a.id = v.id AND a.updated_at = v.seen"
+        f"FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], {', '.join(casts)}) "
+        f"AS v({', '.join(names)}) WHERE a.id = v.id AND a.updated_at = v.seen"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -332,8 +408,8 @@ class Loaded(Mapping):
     """One account's loaded values, read as the dict `qs.values()` gives: the row's tuple, and the positions of
     its names shared by every row of the query, read from the cursor a row at a time: about 960 bytes an account,
     where a dict of each row, made after fetching them all, held about 1,800 (tests/provisioning/
-    test_bounded_memory.py). A plan holds one for each account of the chunk it is comparing, and for each it
-    changes."""
+    test_bounded_memory.py). A plan holds one for each account of the chunk it is comparing (and for staff); of
+    an account it changes it keeps only the change (change_pack)."""
 
     __slots__ = ("_index", "_values")
 

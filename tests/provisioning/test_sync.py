@@ -4,7 +4,7 @@ import threading
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import Account, AuditEvent, IssuedUsername, UsernameCounter
 from accounts.sealing import upn_hash
@@ -184,8 +184,9 @@ class ChunkTests:
         monkeypatch.setattr(rows, "STREAM_CHUNK", 2)
         extract = read_extract(data)
         plan = sync_plan.extract_plan(wales.secondary, extract, assess(extract, TODAY))
-        # of the accounts it read, it keeps only those it changes
-        assert set(plan.loaded) == set(plan.changes)
+        # of the accounts it read, it keeps only what it changes
+        assert set(plan.changes) == plan.updated | plan.transferred | plan.deactivated | plan.reactivated
+        assert not hasattr(plan, "loaded")
         assert plan.names_match == {Account.objects.get(upn_hash=upn_hash(upn(3))).pk}
         report = apply(wales.secondary, data)
         assert report.counts() == whole.counts()
@@ -783,3 +784,36 @@ def test_a_row_changed_after_planning_makes_the_run_plan_again(wales, monkeypatc
     report = apply(wales.secondary, pupils_csv([pupil(1, year="Year 8")]))
     assert len(calls) == 2 and report.updated == 1
     assert Account.objects.get(upn_hash=upn_hash(upn(1))).year_group == "8"
+
+
+def test_a_planned_change_writes_the_fields_it_sets_and_leaves_the_rest_as_read(wales, monkeypatch):
+    from django.utils import timezone
+
+    from provisioning.rules import assess
+    from provisioning.sync import plan as sync_plan
+
+    apply(wales.secondary, pupils_csv([pupil(1), pupil(2)]))
+    extract = read_extract(pupils_csv([pupil(1, year="Year 8", classes="8A/Ma1"), pupil(2, reg="7B")]))
+    plan = sync_plan.extract_plan(wales.secondary, extract, assess(extract, TODAY))
+    one, two = (Account.objects.get(upn_hash=upn_hash(upn(n))) for n in (1, 2))
+    # each change keeps only what differs from the account as read (and updated_at)
+    assert set(rows.change_values(plan.changes[one.pk])) == {"year_group", "classes", "updated_at"}
+    assert set(rows.change_values(plan.changes[two.pk])) == {"registration_group", "updated_at"}
+    assert rows.change_seen(plan.changes[one.pk]) == one.updated_at
+    # a statement for each change, so that the first is written before the second finds its account changed
+    monkeypatch.setattr(rows, "WRITE_CHUNK", 1)
+    # written only where nobody changed the account since: here someone did, so the run's transaction ends
+    Account.objects.filter(pk=two.pk).update(admission_number="999999", updated_at=timezone.now())
+    with pytest.raises(rows.StaleRows), transaction.atomic():
+        rows.changes_write(plan.changes)
+    assert Account.objects.get(pk=one.pk).year_group == "7"
+    del plan.changes[two.pk]
+    rows.changes_write(plan.changes)
+    after = Account.objects.get(pk=one.pk)
+    assert (after.year_group, after.classes, after.registration_group) == ("8", ["8A/Ma1"], "7A")
+    assert (after.admission_number, after.legal_surname, after.status) == (
+        one.admission_number,
+        one.legal_surname,
+        one.status,
+    )
+    assert Account.objects.get(pk=two.pk).registration_group == "7A"
