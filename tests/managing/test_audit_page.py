@@ -253,10 +253,14 @@ class TestCountedRefusals:
     @pytest.fixture
     def flood(self, rf):
         request = rf.get("/", REMOTE_ADDR="203.0.113.9")
-        for _ in range(50):
-            audit_count(action=AuditAction.PROVISIONING_API_DENIED, request=request)
-        for _ in range(7):
-            audit_count(action=AuditAction.SIGNIN_FAILURE, request=request)
+        # all within one minute, as a flood's counts are kept: a real clock may cross into the next minute
+        moment = timezone.now().replace(second=30)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(timezone, "now", lambda: moment)
+            for _ in range(50):
+                audit_count(action=AuditAction.PROVISIONING_API_DENIED, request=request)
+            for _ in range(7):
+                audit_count(action=AuditAction.SIGNIN_FAILURE, request=request)
         return request
 
     def test_a_national_auditor_sees_them_counted(self, login, national_admin, flood):
