@@ -34,6 +34,18 @@ def learner_upn(n: int) -> str:
     return upn(n % 1000, est=1000 + n // 1000)
 
 
+def later_plan_peak(school, *, first, again):
+    """Apply the export `first` to the school, then read, assess and plan `again` (without writing it): the plan,
+    and the most memory that took (peak_of)."""
+    extract_apply(organisation=school, extract=read_extract(first), today=TODAY)
+
+    def read_assess_plan():
+        extract = read_extract(again)
+        return sync_plan.extract_plan(school, extract, assess(extract, TODAY))
+
+    return peak_of(read_assess_plan)
+
+
 def peak_of(fn):
     """fn's result, and the most memory Python held at once while it ran (beyond what was held before)."""
     tracemalloc.start()
@@ -200,20 +212,17 @@ class PlanTests:
         # row costs several hundred more (about 700 bytes when every record was held)
         assert per_row < 250, f"{per_row:.0f} bytes a row"
 
-    def test_a_later_plan_keeps_nothing_of_the_accounts_it_leaves_as_they_are(self, wales, monkeypatch):
-        # a school's second run of the same export: every learner has an account, and none changes
+    @pytest.fixture
+    def small_chunks(self, monkeypatch):
+        """Chunks of 250, so that 1,000 and 5,000 learners are planned in several, as a large school's are."""
         monkeypatch.setattr(sync_plan, "LOOKUP_CHUNK", 250)
         monkeypatch.setattr(sync_rows, "STREAM_CHUNK", 250)
 
+    def test_a_later_plan_keeps_nothing_of_the_accounts_it_leaves_as_they_are(self, wales, small_chunks):
+        # a school's second run of the same export: every learner has an account, and none changes
         def planned_again(rows: int) -> int:
             data = pupils_csv([pupil(n, upn_value=learner_upn(n)) for n in range(1, rows + 1)])
-            extract_apply(organisation=wales.secondary, extract=read_extract(data), today=TODAY)
-
-            def read_assess_plan():
-                extract = read_extract(data)
-                return sync_plan.extract_plan(wales.secondary, extract, assess(extract, TODAY))
-
-            plan, peak = peak_of(read_assess_plan)
+            plan, peak = later_plan_peak(wales.secondary, first=data, again=data)
             assert (plan.unchanged, len(plan.creates), len(plan.changes)) == (rows, 0, 0)
             return peak
 
@@ -224,21 +233,12 @@ class PlanTests:
         # whose names match took about 1,380.
         assert per_account < 250, f"{per_account:.0f} bytes an account"
 
-    def test_a_later_plan_keeps_little_of_each_account_it_changes(self, wales, monkeypatch):
+    def test_a_later_plan_keeps_little_of_each_account_it_changes(self, wales, small_chunks):
         # September: the same learners, every one of them a year group on, so the plan changes every account
-        monkeypatch.setattr(sync_plan, "LOOKUP_CHUNK", 250)
-        monkeypatch.setattr(sync_rows, "STREAM_CHUNK", 250)
-
         def planned_moved_on(rows: int) -> int:
-            first = [pupil(n, upn_value=learner_upn(n)) for n in range(1, rows + 1)]
-            extract_apply(organisation=wales.secondary, extract=read_extract(pupils_csv(first)), today=TODAY)
+            first = pupils_csv([pupil(n, upn_value=learner_upn(n)) for n in range(1, rows + 1)])
             data = pupils_csv([pupil(n, upn_value=learner_upn(n), year="Year 8") for n in range(1, rows + 1)])
-
-            def read_assess_plan():
-                extract = read_extract(data)
-                return sync_plan.extract_plan(wales.secondary, extract, assess(extract, TODAY))
-
-            plan, peak = peak_of(read_assess_plan)
+            plan, peak = later_plan_peak(wales.secondary, first=first, again=data)
             assert (len(plan.updated), len(plan.creates), len(plan.changes)) == (rows, 0, rows)
             return peak
 
