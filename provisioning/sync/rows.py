@@ -327,15 +327,8 @@ def _changes_write(changes: dict[int, tuple]) -> None:
     written = [(name, bit) for name, bit in _BITS if set_any & bit]
     columns = {name: [None] * len(ids) for name, _bit in written}
     for k, account_id in enumerate(ids):
-        change = changes[account_id]
-        mask, position = change[1], 2
-        for name, bit in _BITS:
-            if mask & bit:
-                value = change[position]
-                if name in _JSON_WRITTEN:
-                    value = json.dumps(list(value) if isinstance(value, tuple) else value)
-                columns[name][k] = value
-                position += 1
+        for name, value in change_values(changes[account_id]).items():
+            columns[name][k] = json.dumps(value) if name in _JSON_WRITTEN else value
     sets, casts, names = [], [], ["id", "seen", "mask"]
     params = [ids, [change_seen(changes[i]) for i in ids], masks]
     for name, bit in written:
