@@ -4,7 +4,9 @@ Learners are matched by UPN hash anywhere in Wales, staff by staff code at the s
 A plan holds, of every account it changes, the fields it sets that differ from the values read, and when it read
 them (updated_at); applying it writes them only where nobody changed the account since, so the other fields keep
 the values read. A school's learners are read a chunk at a time, as the extract's are, and let go once that chunk is
-planned: a later run of a school of millions holds no account it leaves as it is, and little of each it changes.
+planned: a later run of a school of millions holds no account it leaves as it is, and little of each it changes
+(past a chunk's worth, its changes are spilled to a temporary table as it goes, and it keeps a bit an account:
+provisioning.sync.changes).
 """
 
 import itertools
