@@ -422,6 +422,25 @@ class SpillTests:
         years = dict(Account.objects.filter(pk__in=[a.pk for a in accounts]).values_list("pk", "year_group"))
         assert (years.pop(one), years.pop(two), set(years.values())) == ("9", "7", {"8"})
 
+    def test_a_spilled_change_is_written_only_where_nobody_changed_the_account_since(
+        self, wales, small_chunks
+    ):
+        extract_apply(organisation=wales.secondary, extract=read_extract(moved_on_pupils(300)), today=TODAY)
+        accounts = list(Account.objects.filter(organisation=wales.secondary, kind=Account.Kind.LEARNER))
+        now = timezone.now()
+        with pytest.raises(sync_rows.StaleRows), transaction.atomic():
+            changes = sync_changes.Changes()
+            for account in accounts:
+                changes[account.pk] = sync_rows.change_pack(
+                    account.updated_at, {"year_group": "8", "updated_at": now}, {}
+                )
+            assert changes.spill()
+            Account.objects.filter(pk=accounts[-1].pk).update(updated_at=timezone.now())
+            changes.write_spilled()
+        assert set(
+            Account.objects.filter(pk__in=[a.pk for a in accounts]).values_list("year_group", flat=True)
+        ) == {"7"}
+
 
 class IdsTests:
     def test_it_holds_each_id_once_and_gives_them_ascending(self):
