@@ -197,12 +197,14 @@ def _apply_batch(items: list[Item], batch: _Batch, reserved: dict) -> list[Repor
             applying, deferred = _plan_waiting(waiting, batch, reports)
             # A school whose accounts another worker changed since they were read plans again (after this
             # batch's writes, with those rows now locked); the rest of the batch goes on.
-            stale = rows.accounts_lock(*(plan.changes for _n, _item, plan, _report in applying))
-            fresh = [(i, p, r) for _n, i, p, r in applying if stale.isdisjoint(p.changes)]
+            stale = rows.accounts_lock(*(plan.changes.held for _n, _item, plan, _report in applying))
+            for _n, _item, plan, _report in applying:
+                stale |= plan.changes.lock_spilled()
+            fresh = [(i, p, r) for _n, i, p, r in applying if p.changes.isdisjoint(stale)]
             if stale:
                 if not fresh:
                     raise rows.StaleRows
-                deferred += [(n, i) for n, i, p, _r in applying if not stale.isdisjoint(p.changes)]
+                deferred += [(n, i) for n, i, p, _r in applying if not p.changes.isdisjoint(stale)]
             if fresh:
                 _write_batch(fresh, batch, reserved)
             waiting = sorted(deferred, key=operator.itemgetter(0))
@@ -253,7 +255,7 @@ def _report(item: Item, plan: Plan, dry_run: bool, approve: bool) -> Report:
         updated=len(plan.updated),
         transferred_in=len(plan.transferred),
         deactivated=len(plan.deactivated),
-        reactivated=len(plan.reactivated - plan.transferred),
+        reactivated=sum(1 for i in plan.reactivated if i not in plan.transferred),
         unchanged=plan.unchanged,
         refused=plan.refused,
         name_changes=len(plan.names),
@@ -337,7 +339,9 @@ def _write_batch(applying: list, batch: _Batch, reserved: dict) -> None:
         for (n, _create), pk in zip(chunk, made, strict=True):
             created[n].append(pk)
     batch.step("update")
-    rows.changes_write(*(plan.changes for _item, plan, _report in applying))
+    rows.changes_write(*(plan.changes.held for _item, plan, _report in applying))
+    for _item, plan, _report in applying:
+        plan.changes.write_spilled()
     events = []
     for (item, plan, report), mine in zip(applying, created, strict=True):
         report.name_changes = _write_notices(item.organisation, plan, item.run)
@@ -460,16 +464,17 @@ def _write_notices(organisation: Organisation, plan: Plan, run: ProvisioningRun 
 
 
 def _audit_events(organisation, run, plan, created_ids) -> list[tuple]:
-    """A school's audit events for audit_record_bulk: one per kind of change, naming every account changed."""
+    """A school's audit events for audit_record_bulk: one per kind of change, naming every account changed (as
+    ascending arrays, which it keeps as they are: a roll-over changes every learner of a school)."""
     details = {"run": run.pk if run else None}
     return [
         (action, organisation, targets, details)
         for action, targets in (
             (AuditAction.PROVISIONING_CREATE, created_ids),
-            (AuditAction.PROVISIONING_TRANSFER_IN, plan.transferred),
-            (AuditAction.PROVISIONING_UPDATE, plan.updated),
-            (AuditAction.PROVISIONING_REACTIVATE, plan.reactivated),
-            (AuditAction.PROVISIONING_DEACTIVATE, plan.deactivated),
+            (AuditAction.PROVISIONING_TRANSFER_IN, plan.transferred.ascending()),
+            (AuditAction.PROVISIONING_UPDATE, plan.updated.ascending()),
+            (AuditAction.PROVISIONING_REACTIVATE, plan.reactivated.ascending()),
+            (AuditAction.PROVISIONING_DEACTIVATE, plan.deactivated.ascending()),
         )
         if targets
     ]

@@ -4,7 +4,9 @@ Learners are matched by UPN hash anywhere in Wales, staff by staff code at the s
 A plan holds, of every account it changes, the fields it sets that differ from the values read, and when it read
 them (updated_at); applying it writes them only where nobody changed the account since, so the other fields keep
 the values read. A school's learners are read a chunk at a time, as the extract's are, and let go once that chunk is
-planned: a later run of a school of millions holds no account it leaves as it is, and little of each it changes.
+planned: a later run of a school of millions holds no account it leaves as it is, and little of each it changes
+(past a chunk's worth, its changes are spilled to a temporary table as it goes, and it keeps a bit an account:
+provisioning.sync.changes).
 """
 
 import itertools
@@ -32,6 +34,7 @@ from provisioning.records import (
 )
 from provisioning.rules import Assessment
 from provisioning.sync import rows
+from provisioning.sync.changes import Changes, Ids
 from provisioning.upn import upn_key
 
 ACTIVE = Account.Status.ACTIVE
@@ -84,12 +87,13 @@ class Plan:
     """Every change one school's run would make, decided against one reading of its accounts."""
 
     creates: Creates  # the accounts to make
-    # account id -> rows.change_pack(updated_at as read, the WRITTEN fields set that differ from those read)
-    changes: dict[int, tuple] = field(default_factory=dict)
-    updated: set[int] = field(default_factory=set)
-    transferred: set[int] = field(default_factory=set)
-    reactivated: set[int] = field(default_factory=set)
-    deactivated: set[int] = field(default_factory=set)
+    # account id -> rows.change_pack(updated_at as read, the WRITTEN fields set that differ from those read),
+    # a large school's spilled to a temporary table as planning goes
+    changes: Changes = field(default_factory=Changes)
+    updated: Ids = field(default_factory=Ids)
+    transferred: Ids = field(default_factory=Ids)
+    reactivated: Ids = field(default_factory=Ids)
+    deactivated: Ids = field(default_factory=Ids)
     unchanged: int = 0
     names: dict[int, tuple[str, str]] = field(default_factory=dict)  # account -> MIS names that differ
     names_match: set[int] = field(default_factory=set)  # MIS names match, and a notice may be pending
@@ -188,6 +192,7 @@ class _Planner:
             for (position, record), hashed in zip(chunk, hashes, strict=True):
                 self._plan_learner(position, record, by_hash.get(hashed))
             self._forget(by_hash.values())
+            self._spill()
         # a leaver is deactivated only at this school: the school's own accounts are all it is matched with
         for chunk in itertools.batched(assessment.learner_leavers, LOOKUP_CHUNK):
             hashes = [upn_hash(record.upn) for record in chunk]
@@ -196,10 +201,17 @@ class _Planner:
             for record, hashed in zip(chunk, hashes, strict=True):
                 self._plan_leaver(by_hash.get(hashed), record.leaving_date, mine)
             self._forget(by_hash.values())
+            self._spill()
         if self.patches and self.extract.enrolment_changes:
             self._plan_enrolment_changes()
         if self.extract.full:
             self._deactivate_absent_learners(assessment.learner_present)
+
+    def _spill(self) -> None:
+        """Once a chunk is planned: spill the changes held, if they are many (Changes.spill). The values they
+        shared are then let go too, so that what is held stays a chunk's worth whatever the school's size."""
+        if self.plan.changes.spill():
+            self.shared.clear()
 
     def _read(self, found: dict[int, dict]) -> dict[str, int]:
         """Add accounts just read to those being planned (staff, held throughout, as first read); their ids by UPN
@@ -328,6 +340,7 @@ class _Planner:
                 ):
                     self._deactivate(account_id)
             self._forget(chunk)
+            self._spill()
 
     # ------------------------------------------------------------ staff
 

@@ -1,7 +1,8 @@
 """The account rows the sync reads and writes, and the only provisioning module that speaks SQL.
 
 On PostgreSQL the sync reads and writes set-based: raw queries built once from the models, new accounts written
-with COPY, changes in one UPDATE for each WRITE_CHUNK of them, transaction-scoped advisory locks. Each fast path
+with COPY, changes in one UPDATE for each WRITE_CHUNK of them (a large school's spilled first to a temporary
+table: see provisioning.sync.changes), transaction-scoped advisory locks. Each fast path
 has a plain-ORM twin for other databases (the demo on SQLite), kept beside it here.
 """
 
@@ -79,6 +80,8 @@ _SQL_TYPES = {
     "BooleanField": "boolean",
     "JSONField": "jsonb",
 }
+# spill tables are numbered: a batch may spill the plans of several schools, and plan one again
+_spill_tables = itertools.count(1)
 
 
 class StaleRows(Exception):
@@ -360,6 +363,122 @@ def _changes_write(changes: dict[int, tuple]) -> None:
             raise StaleRows
 
 
+# ---------------------------------------------------------------- planned changes spilled to a table
+
+
+def spill_possible() -> bool:
+    """Whether planned changes can be spilled to a temporary table: on PostgreSQL, inside a transaction (the
+    table is dropped when it ends, and what a plan spilled is written in the same one)."""
+    return connection.vendor == "postgresql" and connection.in_atomic_block
+
+
+def spill_create() -> str:
+    """A new temporary table for planned changes (dropped when the transaction ends); its name.
+
+    A row a change: the account id, updated_at as read (`seen`), the mask of WRITTEN fields it sets, and a
+    column for each WRITTEN field (the accounts table's own name and type), NULL where the change leaves it out.
+    """
+    quote = connection.ops.quote_name
+    name = f"ump_sync_changes_{next(_spill_tables)}"
+    columns = ", ".join(
+        f"{quote(f.column)} {_SQL_TYPES[f.get_internal_type()]}"
+        for f in (Account._meta.get_field(n) for n in WRITTEN)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {quote(name)} "
+            f"(id bigint PRIMARY KEY, seen timestamptz NOT NULL, mask bigint NOT NULL, {columns}) ON COMMIT DROP"
+        )
+    return name
+
+
+def spill_copy(table: str, changes: Mapping[int, tuple]) -> None:
+    """Add planned changes (id -> change_pack) to a spill table, in one COPY (none of them may be there yet)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(["id", "seen", "mask", *(quote(_column(n)) for n in WRITTEN)])
+    positions = {name: 3 + n for n, name in enumerate(WRITTEN)}
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for account_id, change in changes.items():
+            row = [account_id, change_seen(change), change[1], *([None] * len(WRITTEN))]
+            for name, value in change_values(change).items():
+                row[positions[name]] = json.dumps(value) if name in _JSON_WRITTEN else value
+            copy.write_row(row)
+
+
+def spill_analyze(table: str) -> None:
+    """Give a spill table, once filled, statistics: without them (autovacuum never looks at a temporary table)
+    PostgreSQL may plan each chunk's lock and write as a scan of the whole table."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def spill_get(table: str, account_id: int) -> tuple | None:
+    """A spilled change (change_pack), or None if the table holds none for the account."""
+    quote = connection.ops.quote_name
+    names = [quote(_column(n)) for n in WRITTEN]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT seen, mask, {', '.join(names)} FROM {quote(table)} WHERE id = %s",  # noqa: S608
+            [account_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    seen, mask, values = row[0], row[1], {}
+    for (name, bit), value in zip(_BITS, row[2:], strict=True):
+        if mask & bit:
+            values[name] = json.loads(value) if name in _JSON_WRITTEN and isinstance(value, str) else value
+    return change_pack(seen, values, {})
+
+
+def spill_delete(table: str, account_id: int) -> None:
+    """Take an account's change out of a spill table (the plan holds a newer one in memory)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)} WHERE id = %s", [account_id])  # noqa: S608
+
+
+def spill_lock(table: str, ids: list[int]) -> set[int]:
+    """Lock the accounts of these spilled changes (ascending ids, all the table holds from the first to the last);
+    return those another worker changed since they were read (or that are gone)."""
+    quote = connection.ops.quote_name
+    accounts = quote(Account._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # names from the model and the plan; the id range is two parameters
+            f"SELECT a.id, a.updated_at = v.seen FROM {accounts} a JOIN {quote(table)} v ON v.id = a.id "  # noqa: S608
+            f"WHERE v.id BETWEEN %s AND %s AND a.id BETWEEN %s AND %s ORDER BY a.id FOR UPDATE OF a",
+            [ids[0], ids[-1], ids[0], ids[-1]],
+        )
+        found = dict(cursor.fetchall())
+    return {i for i in ids if not found.get(i, False)}
+
+
+def spill_write(table: str, ids: list[int], mask: int) -> None:
+    """Write the spilled changes of these accounts (ascending ids, all the table holds from the first to the
+    last; `mask` every field any of them sets) as changes_write does: only where nobody changed the account
+    since it was read, else StaleRows."""
+    quote = connection.ops.quote_name
+    sets = []
+    for name, bit in _BITS:
+        if mask & bit:
+            column = quote(_column(name))
+            # the bit is a constant of this module
+            sets.append(f"{column} = CASE WHEN v.mask & {bit} <> 0 THEN v.{column} ELSE a.{column} END")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # names from the model and the plan; the id range is two parameters
+            f"UPDATE {quote(Account._meta.db_table)} AS a SET {', '.join(sets)} FROM {quote(table)} v "  # noqa: S608
+            f"WHERE a.id = v.id AND a.updated_at = v.seen AND v.id BETWEEN %s AND %s AND a.id BETWEEN %s AND %s",
+            [ids[0], ids[-1], ids[0], ids[-1]],
+        )
+        if cursor.rowcount != len(ids):
+            raise StaleRows
+
+
 def statistics_refresh(created: int) -> None:
     """ANALYZE the accounts table's lookup columns when this batch grew it by a fifth or more.
 
@@ -438,6 +557,11 @@ def _rows_as_values(names, rows) -> dict[int, dict]:
             row = tuple(row)
         out[row[id_position]] = Loaded(index, row)
     return out
+
+
+def _column(name: str) -> str:
+    """A WRITTEN field's column in the accounts table."""
+    return Account._meta.get_field(name).column
 
 
 @functools.cache
