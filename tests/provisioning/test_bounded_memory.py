@@ -38,6 +38,12 @@ def learner_upn(n: int) -> str:
     return upn(n % 1000, est=1000 + n // 1000)
 
 
+def assert_bytes_each(per_account: float, *, postgresql: int, sqlite: int) -> None:
+    """Bytes an account under this database's bound (SQLite holds more of each change than PostgreSQL)."""
+    bound = postgresql if connection.vendor == "postgresql" else sqlite
+    assert per_account < bound, f"{per_account:.0f} bytes an account"
+
+
 def later_plan_peak(school, *, first, again):
     """Apply the export `first` to the school, then read, assess and plan `again` (without writing it): the plan,
     and the most memory that took (peak_of)."""
@@ -256,18 +262,14 @@ class PlanTests:
             return peak
 
         small, large = planned_moved_on(1000), planned_moved_on(5000)
-        per_account = (large - small) / 4000
-        if connection.vendor == "postgresql":
-            # about 180 bytes, as for an account left as it is (above): the changes are spilled to a temporary
-            # table a few chunks at a time, and the plan keeps a bit for each changed account. Holding every
-            # change (its id, its place among the changes and a set of the updated, and a tuple of updated_at as
-            # read, which fields change and their new values) took about 420.
-            assert per_account < 250, f"{per_account:.0f} bytes an account"
-        else:
-            # about 420 bytes on SQLite, where every change is held (a tuple of updated_at as read, which fields
-            # change and their new values, equal values kept once), and a bit an account for the updated ones.
-            # Keeping every changed account's values as read, and its full new values in a dict, took about 2,530.
-            assert per_account < 650, f"{per_account:.0f} bytes an account"
+        # PostgreSQL: about 180 bytes, as for an account left as it is (above): the changes are spilled to a
+        # temporary table a few chunks at a time, and the plan keeps a bit for each changed account. Holding every
+        # change (its id, its place among the changes and a set of the updated, and a tuple of updated_at as read,
+        # which fields change and their new values) took about 420.
+        # SQLite: about 420 bytes, where every change is held (a tuple of updated_at as read, which fields change
+        # and their new values, equal values kept once), and a bit an account for the updated ones. Keeping every
+        # changed account's values as read, and its full new values in a dict, took about 2,530.
+        assert_bytes_each((large - small) / 4000, postgresql=250, sqlite=650)
 
 
 @pytest.mark.django_db
@@ -324,16 +326,12 @@ class ApplyTests:
             return peak
 
         small, large = applied_moved_on(1000), applied_moved_on(5000)
-        per_account = (large - small) / 4000
-        if connection.vendor == "postgresql":
-            # about 180 bytes, what its plan keeps (above): locking, writing and auditing the changes add
-            # nothing that grows with them (the audit's targets are an array of 8 bytes each, read from a bit
-            # each). Before the changes were spilled the run's peak grew about 420 bytes an account changed
-            # (tests above); a 256 MB roll-over (3.69 million learners) peaked at 1,400 MB.
-            assert per_account < 250, f"{per_account:.0f} bytes an account"
-        else:
-            # about 320 bytes on SQLite, which holds every change (above)
-            assert per_account < 650, f"{per_account:.0f} bytes an account"
+        # PostgreSQL: about 180 bytes, what its plan keeps (above): locking, writing and auditing the changes add
+        # nothing that grows with them (the audit's targets are an array of 8 bytes each, read from a bit each).
+        # Before the changes were spilled the run's peak grew about 420 bytes an account changed (tests above); a
+        # 256 MB roll-over (3.69 million learners) peaked at 1,400 MB.
+        # SQLite: about 320 bytes, as it holds every change (above).
+        assert_bytes_each((large - small) / 4000, postgresql=250, sqlite=650)
 
 
 @pytest.mark.django_db
