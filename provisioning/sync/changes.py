@@ -10,7 +10,7 @@ account since the plan read it. A school whose changes are few (an hourly sync) 
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping
 
-from provisioning.sync import rows
+from provisioning.sync import rows, spill
 
 # a plan holds this many changes in memory before it spills them (and each spill copies at least as many)
 SPILL_AT = rows.WRITE_CHUNK
@@ -100,7 +100,7 @@ class Changes(MutableMapping):
     def get(self, account_id, default=None):
         change = self.held.get(account_id)
         if change is None and account_id in self.spilled:
-            change = rows.spill_get(self._table, account_id)
+            change = spill.get(self._table, account_id)
         return default if change is None else change
 
     def __getitem__(self, account_id) -> tuple:
@@ -112,7 +112,7 @@ class Changes(MutableMapping):
     def __setitem__(self, account_id: int, change: tuple) -> None:
         if account_id in self.spilled:
             # a later chunk changed it again: the newer change, held, replaces the one spilled
-            rows.spill_delete(self._table, account_id)
+            spill.delete(self._table, account_id)
             self.spilled.discard(account_id)
         self.held[account_id] = change
 
@@ -120,7 +120,7 @@ class Changes(MutableMapping):
         if account_id in self.held:
             del self.held[account_id]
         elif account_id in self.spilled:
-            rows.spill_delete(self._table, account_id)
+            spill.delete(self._table, account_id)
             self.spilled.discard(account_id)
         else:
             raise KeyError(account_id)
@@ -142,11 +142,11 @@ class Changes(MutableMapping):
     def spill(self) -> bool:
         """Copy the held changes to the plan's temporary table (made on the first spill) if there are SPILL_AT
         of them and the database can; whether it did."""
-        if len(self.held) < SPILL_AT or not rows.spill_possible():
+        if len(self.held) < SPILL_AT or not spill.possible():
             return False
         if self._table is None:
-            self._table = rows.spill_create()
-        rows.spill_copy(self._table, self.held)
+            self._table = spill.create()
+        spill.copy(self._table, self.held)
         for account_id, change in self.held.items():
             self.spilled.add(account_id)
             self._mask |= change[1]
@@ -158,9 +158,9 @@ class Changes(MutableMapping):
         worker changed since they were read."""
         stale = set()
         if self.spilled:
-            rows.spill_analyze(self._table)
+            spill.analyze(self._table)
             for chunk in _chunks(self.spilled, rows.WRITE_CHUNK):
-                stale |= rows.spill_lock(self._table, chunk)
+                stale |= spill.lock(self._table, chunk)
         return stale
 
     def write_spilled(self) -> None:
@@ -169,7 +169,7 @@ class Changes(MutableMapping):
         if not self.spilled:
             return
         for chunk in _chunks(self.spilled, rows.WRITE_CHUNK):
-            rows.spill_write(self._table, chunk, self._mask)
+            spill.write(self._table, chunk, self._mask)
 
 
 def _chunks(ids: Ids, size: int) -> Iterator[list[int]]:

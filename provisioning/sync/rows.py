@@ -1,8 +1,9 @@
-"""The account rows the sync reads and writes, and the only provisioning module that speaks SQL.
+"""The account rows the sync reads and writes: with `spill` (a plan's changes in a temporary table), the only
+provisioning modules that speak SQL.
 
 On PostgreSQL the sync reads and writes set-based: raw queries built once from the models, new accounts written
 with COPY, changes in one UPDATE for each WRITE_CHUNK of them (a large school's spilled first to a temporary
-table: see provisioning.sync.changes), transaction-scoped advisory locks. Each fast path
+table: provisioning.sync.spill), transaction-scoped advisory locks. Each fast path
 has a plain-ORM twin for other databases (the demo on SQLite), kept beside it here.
 """
 
@@ -69,9 +70,9 @@ _JSON_LOADED = {
 }
 # A planned change is kept as one tuple: (updated_at as read, a mask of the WRITTEN fields it sets, the values of
 # those, in WRITTEN order). A field it leaves out keeps the value read: the write compares updated_at first.
-_BITS = tuple((name, 1 << n) for n, name in enumerate(WRITTEN))
-_JSON_WRITTEN = {name for name in WRITTEN if Account._meta.get_field(name).get_internal_type() == "JSONField"}
-_SQL_TYPES = {
+BITS = tuple((name, 1 << n) for n, name in enumerate(WRITTEN))
+JSON_WRITTEN = {name for name in WRITTEN if Account._meta.get_field(name).get_internal_type() == "JSONField"}
+SQL_TYPES = {
     "ForeignKey": "bigint",
     "CharField": "text",
     "EmailField": "text",
@@ -80,8 +81,6 @@ _SQL_TYPES = {
     "BooleanField": "boolean",
     "JSONField": "jsonb",
 }
-# spill tables are numbered: a batch may spill the plans of several schools, and plan one again
-_spill_tables = itertools.count(1)
 
 
 class StaleRows(Exception):
@@ -98,7 +97,7 @@ def change_pack(seen, values: dict, shared: dict) -> tuple:
     value): a school's learners share a few year groups, groups, class lists and dates.
     """
     mask, kept = 0, []
-    for name, bit in _BITS:
+    for name, bit in BITS:
         if name in values:
             value = values[name]
             if isinstance(value, list):
@@ -111,10 +110,10 @@ def change_pack(seen, values: dict, shared: dict) -> tuple:
 def change_values(change: tuple) -> dict:
     """The WRITTEN values a planned change sets, by name."""
     mask, values, position = change[1], {}, 2
-    for name, bit in _BITS:
+    for name, bit in BITS:
         if mask & bit:
             value = change[position]
-            values[name] = list(value) if name in _JSON_WRITTEN and isinstance(value, tuple) else value
+            values[name] = list(value) if name in JSON_WRITTEN and isinstance(value, tuple) else value
             position += 1
     return values
 
@@ -327,16 +326,16 @@ def _changes_write(changes: dict[int, tuple]) -> None:
     # each field some change sets: its values (None where a change leaves it out); and each change's mask
     masks = [changes[i][1] for i in ids]
     set_any = functools.reduce(operator.or_, masks, 0)
-    written = [(name, bit) for name, bit in _BITS if set_any & bit]
+    written = [(name, bit) for name, bit in BITS if set_any & bit]
     columns = {name: [None] * len(ids) for name, _bit in written}
     for k, account_id in enumerate(ids):
         for name, value in change_values(changes[account_id]).items():
-            columns[name][k] = json.dumps(value) if name in _JSON_WRITTEN else value
+            columns[name][k] = json.dumps(value) if name in JSON_WRITTEN else value
     sets, casts, names = [], [], ["id", "seen", "mask"]
     params = [ids, [change_seen(changes[i]) for i in ids], masks]
     for name, bit in written:
         f = Account._meta.get_field(name)
-        sql_type = _SQL_TYPES[f.get_internal_type()]
+        sql_type = SQL_TYPES[f.get_internal_type()]
         column = connection.ops.quote_name(f.column)
         values = columns.pop(name)
         new = f"v.{column}"
@@ -359,122 +358,6 @@ def _changes_write(changes: dict[int, tuple]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         # a row another run changed after this one read it is skipped by the WHERE: plan again
-        if cursor.rowcount != len(ids):
-            raise StaleRows
-
-
-# ---------------------------------------------------------------- planned changes spilled to a table
-
-
-def spill_possible() -> bool:
-    """Whether planned changes can be spilled to a temporary table: on PostgreSQL, inside a transaction (the
-    table is dropped when it ends, and what a plan spilled is written in the same one)."""
-    return connection.vendor == "postgresql" and connection.in_atomic_block
-
-
-def spill_create() -> str:
-    """A new temporary table for planned changes (dropped when the transaction ends); its name.
-
-    A row a change: the account id, updated_at as read (`seen`), the mask of WRITTEN fields it sets, and a
-    column for each WRITTEN field (the accounts table's own name and type), NULL where the change leaves it out.
-    """
-    quote = connection.ops.quote_name
-    name = f"ump_sync_changes_{next(_spill_tables)}"
-    columns = ", ".join(
-        f"{quote(f.column)} {_SQL_TYPES[f.get_internal_type()]}"
-        for f in (Account._meta.get_field(n) for n in WRITTEN)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {quote(name)} "
-            f"(id bigint PRIMARY KEY, seen timestamptz NOT NULL, mask bigint NOT NULL, {columns}) ON COMMIT DROP"
-        )
-    return name
-
-
-def spill_copy(table: str, changes: Mapping[int, tuple]) -> None:
-    """Add planned changes (id -> change_pack) to a spill table, in one COPY (none of them may be there yet)."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(["id", "seen", "mask", *(quote(_column(n)) for n in WRITTEN)])
-    positions = {name: 3 + n for n, name in enumerate(WRITTEN)}
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for account_id, change in changes.items():
-            row = [account_id, change_seen(change), change[1], *([None] * len(WRITTEN))]
-            for name, value in change_values(change).items():
-                row[positions[name]] = json.dumps(value) if name in _JSON_WRITTEN else value
-            copy.write_row(row)
-
-
-def spill_analyze(table: str) -> None:
-    """Give a spill table, once filled, statistics: without them (autovacuum never looks at a temporary table)
-    PostgreSQL may plan each chunk's lock and write as a scan of the whole table."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-
-
-def spill_get(table: str, account_id: int) -> tuple | None:
-    """A spilled change (change_pack), or None if the table holds none for the account."""
-    quote = connection.ops.quote_name
-    names = [quote(_column(n)) for n in WRITTEN]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT seen, mask, {', '.join(names)} FROM {quote(table)} WHERE id = %s",  # noqa: S608
-            [account_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    seen, mask, values = row[0], row[1], {}
-    for (name, bit), value in zip(_BITS, row[2:], strict=True):
-        if mask & bit:
-            values[name] = json.loads(value) if name in _JSON_WRITTEN and isinstance(value, str) else value
-    return change_pack(seen, values, {})
-
-
-def spill_delete(table: str, account_id: int) -> None:
-    """Take an account's change out of a spill table (the plan holds a newer one in memory)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)} WHERE id = %s", [account_id])  # noqa: S608
-
-
-def spill_lock(table: str, ids: list[int]) -> set[int]:
-    """Lock the accounts of these spilled changes (ascending ids, all the table holds from the first to the last);
-    return those another worker changed since they were read (or that are gone)."""
-    quote = connection.ops.quote_name
-    accounts = quote(Account._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # names from the model and the plan; the id range is two parameters
-            f"SELECT a.id, a.updated_at = v.seen FROM {accounts} a JOIN {quote(table)} v ON v.id = a.id "  # noqa: S608
-            f"WHERE v.id BETWEEN %s AND %s AND a.id BETWEEN %s AND %s ORDER BY a.id FOR UPDATE OF a",
-            [ids[0], ids[-1], ids[0], ids[-1]],
-        )
-        found = dict(cursor.fetchall())
-    return {i for i in ids if not found.get(i, False)}
-
-
-def spill_write(table: str, ids: list[int], mask: int) -> None:
-    """Write the spilled changes of these accounts (ascending ids, all the table holds from the first to the
-    last; `mask` every field any of them sets) as changes_write does: only where nobody changed the account
-    since it was read, else StaleRows."""
-    quote = connection.ops.quote_name
-    sets = []
-    for name, bit in _BITS:
-        if mask & bit:
-            column = quote(_column(name))
-            # the bit is a constant of this module
-            sets.append(f"{column} = CASE WHEN v.mask & {bit} <> 0 THEN v.{column} ELSE a.{column} END")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # names from the model and the plan; the id range is two parameters
-            f"UPDATE {quote(Account._meta.db_table)} AS a SET {', '.join(sets)} FROM {quote(table)} v "  # noqa: S608
-            f"WHERE a.id = v.id AND a.updated_at = v.seen AND v.id BETWEEN %s AND %s AND a.id BETWEEN %s AND %s",
-            [ids[0], ids[-1], ids[0], ids[-1]],
-        )
         if cursor.rowcount != len(ids):
             raise StaleRows
 
@@ -557,11 +440,6 @@ def _rows_as_values(names, rows) -> dict[int, dict]:
             row = tuple(row)
         out[row[id_position]] = Loaded(index, row)
     return out
-
-
-def _column(name: str) -> str:
-    """A WRITTEN field's column in the accounts table."""
-    return Account._meta.get_field(name).column
 
 
 @functools.cache

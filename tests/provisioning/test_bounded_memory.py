@@ -27,6 +27,7 @@ from provisioning.sync import changes as sync_changes
 from provisioning.sync import extract_apply
 from provisioning.sync import plan as sync_plan
 from provisioning.sync import rows as sync_rows
+from provisioning.sync import spill as sync_spill
 
 from .conftest import TODAY
 from .extracts import CLASSES, ENROL, ORGS, PUPIL_HEADER, USERS, pupil, pupils_csv, upn
@@ -341,9 +342,9 @@ class SpillTests:
 
     def test_a_roll_over_spilled_to_a_table_writes_every_change(self, wales, small_chunks, monkeypatch):
         spilled = []
-        real_copy = sync_rows.spill_copy
+        real_copy = sync_spill.copy
         monkeypatch.setattr(
-            sync_rows, "spill_copy", lambda table, c: (spilled.append(len(c)), real_copy(table, c))
+            sync_spill, "copy", lambda table, c: (spilled.append(len(c)), real_copy(table, c))
         )
         extract_apply(organisation=wales.secondary, extract=read_extract(moved_on_pupils(1000)), today=TODAY)
         report = extract_apply(
